@@ -1,0 +1,233 @@
+//! Calibrate: refit the score model from a scan's records and labels.
+//!
+//! Every (image, template) pair is one sample: positive when the image is a leak of that
+//! template's system. The kit model is fitted on all pairs; a leave-one-system-out
+//! cross-validation says how it does on a system it never saw. The `leak` threshold is set
+//! so that at most `leak_fpr` of negative images reach it, the `review` threshold so that
+//! at most `review_fpr` do.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use crate::report::CandidateScore;
+use crate::score::{fit_logistic, FEATURE_NAMES};
+use crate::template::{Calibration, CALIBRATION_FORMAT_VERSION};
+
+/// What calibration needs of a label line.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Label {
+    pub file: String,
+    pub leak: bool,
+    #[serde(default)]
+    pub system: Option<String>,
+}
+
+/// What calibration needs of a record line.
+#[derive(Debug, Clone, Deserialize)]
+struct RecordLine {
+    path: String,
+    #[serde(default)]
+    evidence: Option<EvidenceLine>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct EvidenceLine {
+    candidates: Vec<CandidateScore>,
+}
+
+/// One image's candidates joined with its label.
+pub struct Sample {
+    pub label: Label,
+    pub candidates: Vec<CandidateScore>,
+}
+
+/// Joins records to labels by file name suffix (`images/img0001.jpg`).
+pub fn join(records_jsonl: &str, labels_jsonl: &str) -> Result<Vec<Sample>, String> {
+    let labels: Vec<Label> = labels_jsonl
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("bad label line: {e}")))
+        .collect::<Result<_, _>>()?;
+    let mut by_name: HashMap<String, Label> = HashMap::new();
+    for l in labels {
+        let name = l.file.rsplit('/').next().unwrap_or(&l.file).to_string();
+        by_name.insert(name, l);
+    }
+    let mut out = Vec::new();
+    for line in records_jsonl.lines().filter(|l| !l.trim().is_empty()) {
+        let r: RecordLine = serde_json::from_str(line).map_err(|e| format!("bad record: {e}"))?;
+        let name = r.path.rsplit('/').next().unwrap_or(&r.path);
+        let (Some(label), Some(ev)) = (by_name.get(name), r.evidence) else {
+            continue;
+        };
+        out.push(Sample {
+            label: label.clone(),
+            candidates: ev.candidates,
+        });
+    }
+    Ok(out)
+}
+
+fn vector(c: &CandidateScore) -> Vec<f64> {
+    FEATURE_NAMES
+        .iter()
+        .map(|n| c.model_features.get(*n).copied().unwrap_or(0.0))
+        .collect()
+}
+
+fn is_positive(s: &Sample, c: &CandidateScore) -> bool {
+    s.label.leak && s.label.system.as_deref() == Some(c.template.as_str())
+}
+
+fn fit(samples: &[&Sample]) -> (Vec<f64>, f64) {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for s in samples {
+        for c in &s.candidates {
+            x.push(vector(c));
+            y.push(is_positive(s, c));
+        }
+    }
+    fit_logistic(&x, &y, 1e-3)
+}
+
+fn kit_conf(w: &[f64], b: f64, c: &CandidateScore) -> f64 {
+    let z = b + w.iter().zip(vector(c)).map(|(a, v)| a * v).sum::<f64>();
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Image-level confidence with a model: best template's gated confidence.
+fn image_confidence(w: &[f64], b: f64, s: &Sample, leak_cap: f64) -> (f64, Option<String>) {
+    s.candidates
+        .iter()
+        .map(|c| {
+            let k = kit_conf(w, b, c);
+            let conf = if c.org_evidence {
+                k
+            } else {
+                k * leak_cap * 0.999
+            };
+            (conf, Some(c.template.clone()))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap_or((0.0, None))
+}
+
+/// Smallest threshold that at most `fpr` of `negatives` reach (strictly above the rest).
+pub fn threshold_at_fpr(negatives: &[f64], fpr: f64) -> f64 {
+    let mut v = negatives.to_vec();
+    v.sort_by(|a, b| b.total_cmp(a));
+    let k = (fpr * v.len() as f64).floor() as usize;
+    match v.get(k) {
+        Some(&x) => (x + 1e-4).min(1.0),
+        None => 0.0,
+    }
+}
+
+/// The fitted calibration and a human-readable report.
+pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibration, String) {
+    let mut report = String::new();
+    let systems: Vec<String> = {
+        let mut s: Vec<String> = samples
+            .iter()
+            .filter_map(|s| s.label.system.clone())
+            .filter(|sys| {
+                samples
+                    .iter()
+                    .any(|x| x.candidates.iter().any(|c| &c.template == sys))
+            })
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    // Leave-one-system-out: fit without the system's positives, score its positives.
+    for sys in &systems {
+        let train: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| s.label.system.as_deref() != Some(sys.as_str()) || !s.label.leak)
+            .collect();
+        let (w, b) = fit(&train);
+        let neg: Vec<f64> = samples
+            .iter()
+            .filter(|s| !s.label.leak)
+            .map(|s| image_confidence(&w, b, s, 1.0).0)
+            .collect();
+        let t = threshold_at_fpr(&neg, 0.01);
+        let held: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| s.label.leak && s.label.system.as_deref() == Some(sys.as_str()))
+            .collect();
+        let hit = held
+            .iter()
+            .filter(|s| {
+                s.candidates
+                    .iter()
+                    .find(|c| c.template == *sys)
+                    .is_some_and(|c| kit_conf(&w, b, c) >= t)
+            })
+            .count();
+        report.push_str(&format!(
+            "held-out system {sys}: {hit}/{} of its leaks at or above the 1%-FPR kit threshold\n",
+            held.len()
+        ));
+    }
+    let all: Vec<&Sample> = samples.iter().collect();
+    let (weights, bias) = fit(&all);
+    let kit_neg: Vec<f64> = samples
+        .iter()
+        .filter(|s| !s.label.leak)
+        .map(|s| image_confidence(&weights, bias, s, 1.0).0)
+        .collect();
+    let leak_threshold = threshold_at_fpr(&kit_neg, leak_fpr).max(0.5);
+    let gated_neg: Vec<f64> = samples
+        .iter()
+        .filter(|s| !s.label.leak)
+        .map(|s| image_confidence(&weights, bias, s, leak_threshold).0)
+        .collect();
+    let review_threshold = threshold_at_fpr(&gated_neg, review_fpr).min(leak_threshold * 0.9);
+    let n_neg = kit_neg.len();
+    report.push_str(&format!(
+        "fitted on {} images ({} negatives); leak threshold {:.4} (negatives above: at most {:.1}%), review threshold {:.4} (at most {:.1}%)\n",
+        samples.len(),
+        n_neg,
+        leak_threshold,
+        leak_fpr * 100.0,
+        review_threshold,
+        review_fpr * 100.0
+    ));
+    let mut named = BTreeMap::new();
+    for (n, w) in FEATURE_NAMES.iter().zip(&weights) {
+        named.insert(n.to_string(), *w);
+    }
+    report.push_str(&format!("weights {named:?} bias {bias:.3}\n"));
+    let cal = Calibration {
+        format: "leakshot-calibration".into(),
+        version: CALIBRATION_FORMAT_VERSION,
+        features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+        weights: weights.iter().map(|w| (w * 1e4).round() / 1e4).collect(),
+        bias: (bias * 1e4).round() / 1e4,
+        leak_threshold: (leak_threshold * 1e4).round() / 1e4,
+        review_threshold: (review_threshold * 1e4).round() / 1e4,
+        provenance: format!(
+            "leakshot calibrate --leak-fpr {leak_fpr} --review-fpr {review_fpr}: {} labelled images, {} negatives",
+            samples.len(),
+            n_neg
+        ),
+    };
+    (cal, report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_keeps_negatives_below() {
+        let neg = [0.1, 0.9, 0.3, 0.2];
+        assert!(threshold_at_fpr(&neg, 0.0) > 0.9);
+        let t = threshold_at_fpr(&neg, 0.25);
+        assert!(t > 0.3 && t < 0.9);
+    }
+}

@@ -1,0 +1,138 @@
+//! Decode: untrusted bytes to pixels, in Rust only, under explicit limits.
+//!
+//! Tesseract and Leptonica never see a file: they get raw pixels from here. The limits
+//! bound memory whatever a hostile header claims.
+
+use std::io::{Cursor, Read};
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+
+use crate::error::ImageError;
+
+/// Bounds on what one image may cost.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    /// Files above this many bytes are refused before reading.
+    pub max_file_bytes: u64,
+    /// Largest width or height the decoder accepts.
+    pub max_dimension: u32,
+    /// Largest allocation the decoder may make, in bytes.
+    pub max_alloc: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_file_bytes: 64 * 1024 * 1024,
+            max_dimension: 16_384,
+            max_alloc: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// A decoded image with what we learnt about the file.
+pub struct Decoded {
+    /// Pixels, EXIF orientation applied.
+    pub image: DynamicImage,
+    /// Detected format, lower case (`png`, `jpeg`, ...).
+    pub format: String,
+    /// File size in bytes.
+    pub bytes: u64,
+}
+
+/// Reads and decodes `path`. The file is read once into memory (bounded by the limits).
+pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<Decoded, ImageError> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > limits.max_file_bytes {
+        return Err(ImageError::TooLarge {
+            size,
+            limit: limits.max_file_bytes,
+        });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limits.max_file_bytes + 1)
+        .read_to_end(&mut bytes)?;
+    decode_bytes(&bytes, limits)
+}
+
+/// Decodes an in-memory file. Fuzzing and tests enter here.
+pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, ImageError> {
+    if bytes.is_empty() {
+        return Err(ImageError::Empty);
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(ImageError::Read)?;
+    let format = reader.format().ok_or(ImageError::UnknownFormat)?;
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_dimension);
+    decoder_limits.max_image_height = Some(limits.max_dimension);
+    decoder_limits.max_alloc = Some(limits.max_alloc);
+    let mut reader = reader;
+    reader.limits(decoder_limits);
+    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
+    // A broken EXIF block must not cost the image: fall back to no rotation.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    image.apply_orientation(orientation);
+    if image.width() < 8 || image.height() < 8 {
+        return Err(ImageError::TooSmall {
+            width: image.width(),
+            height: image.height(),
+        });
+    }
+    Ok(Decoded {
+        image,
+        format: format!("{format:?}").to_lowercase(),
+        bytes: bytes.len() as u64,
+    })
+}
+
+fn map_image_error(e: image::ImageError) -> ImageError {
+    match e {
+        image::ImageError::Limits(l) => ImageError::Decode(format!("decoder limit exceeded: {l}")),
+        image::ImageError::Unsupported(u) => ImageError::Decode(format!("unsupported: {u}")),
+        other => ImageError::Decode(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_bytes(w: u32, h: u32) -> Vec<u8> {
+        let img = DynamicImage::new_rgb8(w, h);
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn decodes_png_and_reports_format() {
+        let d = decode_bytes(&png_bytes(40, 30), &DecodeLimits::default()).unwrap();
+        assert_eq!((d.image.width(), d.image.height()), (40, 30));
+        assert_eq!(d.format, "png");
+    }
+
+    #[test]
+    fn truncated_and_empty_and_text_are_errors() {
+        let full = png_bytes(40, 30);
+        let limits = DecodeLimits::default();
+        assert!(decode_bytes(&full[..full.len() / 2], &limits).is_err());
+        assert!(matches!(decode_bytes(&[], &limits), Err(ImageError::Empty)));
+        assert!(decode_bytes(b"hello, this is text", &limits).is_err());
+    }
+
+    #[test]
+    fn huge_dimensions_are_refused_before_allocation() {
+        let limits = DecodeLimits {
+            max_dimension: 100,
+            ..DecodeLimits::default()
+        };
+        assert!(decode_bytes(&png_bytes(200, 20), &limits).is_err());
+    }
+}

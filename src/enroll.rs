@@ -1,0 +1,148 @@
+//! Enrollment: from fingerprints of clean screenshots of one system to its template.
+//!
+//! With two or more references, what every page shares is the system's chrome (header,
+//! sidebar menu, brand, footer, marking): those tokens weigh more, since they appear on
+//! pages that were never enrolled too. Tokens that name the organisation are flagged `org`:
+//! words of the system's name, and rare chrome words (brand abbreviations, user badges).
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::fingerprint::{self, ImageFingerprint};
+use crate::template::{Reference, Template, VocabEntry, TEMPLATE_FORMAT_VERSION};
+
+/// Zipf frequency below which a rare chrome word is taken as naming the organisation.
+const ORG_MAX_ZIPF: f32 = 4.3;
+
+/// Lower-case words of a system name like "harbour-casemanager" or "Kestrel Staff Portal".
+pub fn name_words(name: &str) -> Vec<String> {
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Builds the template of system `name` from its references.
+/// `org_words`: extra words the analyst says name the organisation (may be empty).
+pub fn build_template(
+    name: &str,
+    references: Vec<(String, ImageFingerprint)>,
+    org_words: &[String],
+) -> Template {
+    let mut named: HashSet<String> = name_words(name).into_iter().collect();
+    for w in org_words {
+        named.extend(name_words(w));
+    }
+    let n_refs = references.len() as u32;
+    let mut pages: BTreeMap<String, u32> = BTreeMap::new();
+    for (_, fp) in &references {
+        let distinct: HashSet<&str> = fp.tokens.iter().map(|t| t.text.as_str()).collect();
+        for t in distinct {
+            *pages.entry(t.to_string()).or_default() += 1;
+        }
+    }
+    let vocabulary = pages
+        .into_iter()
+        .map(|(token, pages)| {
+            let chrome = n_refs >= 2 && pages == n_refs;
+            let marking = fingerprint::is_marking(&token);
+            let org = is_org_token(&token, chrome, marking, &named);
+            let mut weight = fingerprint::distinctiveness(&token);
+            if chrome {
+                weight *= 1.5;
+            }
+            if org {
+                weight = weight.max(0.9);
+            }
+            VocabEntry {
+                token,
+                weight,
+                pages,
+                chrome,
+                org,
+                marking,
+            }
+        })
+        .collect();
+    Template {
+        format: "leakshot-template".into(),
+        version: TEMPLATE_FORMAT_VERSION,
+        name: name.to_string(),
+        created_by: format!("leakshot {}", env!("CARGO_PKG_VERSION")),
+        references: references
+            .into_iter()
+            .map(|(source, fp)| Reference {
+                source,
+                width: fp.width,
+                height: fp.height,
+                tokens: fp.tokens,
+                palette: fp.palette,
+            })
+            .collect(),
+        vocabulary,
+    }
+}
+
+fn is_org_token(token: &str, chrome: bool, marking: bool, named: &HashSet<String>) -> bool {
+    if named.contains(token) {
+        return true;
+    }
+    if !chrome || marking || fingerprint::is_generic_ui(token) {
+        return false;
+    }
+    let len = token.chars().count();
+    let digits = token.chars().filter(|c| c.is_ascii_digit()).count();
+    if digits == len {
+        return len >= 3;
+    }
+    len >= 3 && digits == 0 && fingerprint::english_zipf(token) < ORG_MAX_ZIPF
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::{layout::Palette, Token};
+
+    fn fp(words: &[&str]) -> ImageFingerprint {
+        ImageFingerprint {
+            width: 100,
+            height: 100,
+            tokens: words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| Token {
+                    text: w.to_string(),
+                    x: 0.0,
+                    y: i as f32 * 10.0,
+                    w: 10.0,
+                    h: 8.0,
+                })
+                .collect(),
+            palette: Palette::default(),
+            glyph_height: None,
+        }
+    }
+
+    #[test]
+    fn chrome_and_org_words_are_learnt_from_two_pages() {
+        let t = build_template(
+            "harbour-casemanager",
+            vec![
+                (
+                    "a.png".into(),
+                    fp(&["hcc", "dashboard", "harbour", "invoice"]),
+                ),
+                (
+                    "b.png".into(),
+                    fp(&["hcc", "dashboard", "harbour", "projects"]),
+                ),
+            ],
+            &[],
+        );
+        let get = |w: &str| t.vocabulary.iter().find(|e| e.token == w).unwrap();
+        assert!(get("hcc").chrome && get("hcc").org);
+        assert!(get("harbour").org);
+        assert!(get("dashboard").chrome && !get("dashboard").org);
+        assert!(!get("invoice").chrome);
+        assert!(get("hcc").weight > get("dashboard").weight);
+    }
+}

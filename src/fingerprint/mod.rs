@@ -1,0 +1,230 @@
+//! Text fingerprint: OCR words to normalised tokens with boxes, and how much each token
+//! says about *whose* system a screen shows.
+//!
+//! A token common in English or in admin UIs ("Dashboard", "Settings") weighs little;
+//! a rare token (an organisation's name, a badge number, an internal system name) weighs
+//! a lot. Weights come from English word frequencies (Zipf scale) and a list of generic
+//! UI vocabulary, both built in.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ocr::OcrWord;
+
+pub mod layout;
+
+/// Tesseract confidence below which a word is dropped as noise.
+pub const MIN_WORD_CONFIDENCE: f32 = 35.0;
+
+/// A token with its box in original-image pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    /// Normalised form: lower case letters and digits.
+    pub text: String,
+    /// Box: left, top, width, height.
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+impl Token {
+    pub fn center(&self) -> (f32, f32) {
+        (self.x + self.w / 2.0, self.y + self.h / 2.0)
+    }
+}
+
+/// Splits OCR words into tokens, mapping boxes back to original pixels (`scale` = OCR px per
+/// original px). A word like "OFFICIAL-SENSITIVE" gives two tokens with proportional boxes.
+pub fn tokens_from_words(words: &[OcrWord], scale: f32) -> Vec<Token> {
+    let inv = 1.0 / scale.max(1e-6);
+    let mut out = Vec::new();
+    for word in words {
+        if word.confidence < MIN_WORD_CONFIDENCE {
+            continue;
+        }
+        let chars: Vec<char> = word.text.chars().collect();
+        let n = chars.len().max(1) as f32;
+        for (start, end) in split_spans(&chars) {
+            let text: String = chars[start..end]
+                .iter()
+                .flat_map(|c| c.to_lowercase())
+                .collect();
+            if !is_useful(&text) {
+                continue;
+            }
+            let x0 = word.left + word.width * start as f32 / n;
+            let x1 = word.left + word.width * end as f32 / n;
+            out.push(Token {
+                text,
+                x: x0 * inv,
+                y: word.top * inv,
+                w: (x1 - x0) * inv,
+                h: word.height * inv,
+            });
+        }
+    }
+    out
+}
+
+/// Runs of alphanumeric characters.
+fn split_spans(chars: &[char]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in chars.iter().enumerate() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, chars.len()));
+    }
+    spans
+}
+
+/// Tokens worth matching: two or more characters, and numbers only when they are long
+/// enough to be identifiers (badge numbers) rather than table noise.
+fn is_useful(token: &str) -> bool {
+    let len = token.chars().count();
+    if len < 2 || len > 40 {
+        return false;
+    }
+    let digits = token.chars().filter(|c| c.is_ascii_digit()).count();
+    if digits == len {
+        return len >= 3;
+    }
+    // Mixed junk like "a1b2" from OCR noise: keep only mostly-letter tokens.
+    digits * 2 <= len
+}
+
+/// Zipf frequency of `token` in ordinary English (0 when rarer than Zipf 3.0 or unknown).
+pub fn english_zipf(token: &str) -> f32 {
+    static TABLE: OnceLock<HashMap<&'static str, f32>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        include_str!("english_zipf.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (w, z) = l.split_once(' ')?;
+                Some((w, z.parse().ok()?))
+            })
+            .collect()
+    });
+    table.get(token).copied().unwrap_or(0.0)
+}
+
+/// Words every admin UI kit shows: menus, table headers, buttons. They say "a web app",
+/// not "whose web app".
+pub fn is_generic_ui(token: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        include_str!("generic_ui_words.txt")
+            .split_whitespace()
+            .collect()
+    })
+    .contains(token)
+}
+
+/// Words of protective markings (government security classifications and handling caveats).
+pub fn is_marking(token: &str) -> bool {
+    matches!(
+        token,
+        "official"
+            | "sensitive"
+            | "secret"
+            | "restricted"
+            | "confidential"
+            | "protect"
+            | "protected"
+            | "classified"
+            | "internal"
+            | "unclassified"
+            | "limited"
+    )
+}
+
+/// How much matching this token says about a specific system, in (0, 1.3].
+pub fn distinctiveness(token: &str) -> f32 {
+    if token.chars().all(|c| c.is_ascii_digit()) {
+        return 0.5;
+    }
+    if is_generic_ui(token) {
+        return 0.15;
+    }
+    let zipf = english_zipf(token);
+    let len = token.chars().count() as f32;
+    // Short tokens collide by chance more often, and OCR invents them.
+    let length_factor = (len / 5.0).clamp(0.5, 1.0);
+    let rarity = ((6.2 - zipf) / 3.0).clamp(0.15, 1.3);
+    rarity * length_factor
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, left: f32) -> OcrWord {
+        OcrWord {
+            text: text.into(),
+            left,
+            top: 10.0,
+            width: 90.0,
+            height: 10.0,
+            confidence: 90.0,
+            line: (1, 1, 1),
+        }
+    }
+
+    #[test]
+    fn splits_words_and_scales_boxes() {
+        let toks = tokens_from_words(&[word("OFFICIAL-SENSITIVE", 0.0)], 2.0);
+        let texts: Vec<_> = toks.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["official", "sensitive"]);
+        assert!((toks[0].w - 20.0).abs() < 1e-3);
+        assert!((toks[1].x - 22.5).abs() < 1e-3);
+        assert!((toks[0].h - 5.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn drops_noise_tokens() {
+        let toks = tokens_from_words(&[word("a", 0.0), word("12", 0.0), word("4471", 0.0)], 1.0);
+        let texts: Vec<_> = toks.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["4471"]);
+    }
+
+    #[test]
+    fn rare_names_outweigh_generic_words() {
+        assert!(distinctiveness("northbridge") > 1.0);
+        assert!(distinctiveness("dashboard") < 0.2);
+        assert!(distinctiveness("council") < distinctiveness("kestrel"));
+    }
+}
+
+/// Everything the matcher needs to know about one image.
+#[derive(Debug, Clone)]
+pub struct ImageFingerprint {
+    pub width: u32,
+    pub height: u32,
+    pub tokens: Vec<Token>,
+    pub palette: layout::Palette,
+    /// Median glyph height in original pixels, when measurable.
+    pub glyph_height: Option<f32>,
+}
+
+/// Fingerprints a prepared image from its OCR words.
+pub fn fingerprint(prepared: &crate::preprocess::Prepared, words: &[OcrWord]) -> ImageFingerprint {
+    ImageFingerprint {
+        width: prepared.width,
+        height: prepared.height,
+        tokens: tokens_from_words(words, prepared.ocr_scale),
+        palette: layout::Palette::of(&prepared.thumb),
+        glyph_height: prepared.glyph_height,
+    }
+}

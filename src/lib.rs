@@ -1,0 +1,35 @@
+//! leakshot finds leaked screenshots of an organisation's internal systems in images
+//! posted online.
+//!
+//! An analyst enrolls a few clean screenshots of each internal system ([`enroll`]); a scan
+//! then runs every image through the pipeline, one module per stage, data flowing one way:
+//!
+//! 1. [`ingest`]: paths to a stable stream of files;
+//! 2. [`decode`]: bytes to pixels, in Rust only, under explicit limits;
+//! 3. [`preprocess`]: grayscale, contrast, scale chosen from the measured text height;
+//! 4. [`ocr`]: Tesseract words with boxes, one engine per worker;
+//! 5. [`fingerprint`]: normalised, weighted tokens and the colour fingerprint of the chrome;
+//! 6. [`matcher`]: vocabulary and geometric match against each template;
+//! 7. [`score`]: calibrated confidence and the `leak` / `review` / `clean` verdict;
+//! 8. [`report`]: the JSON Lines record.
+//!
+//! [`scan::Scanner`] chains them in parallel; [`calibrate`] refits the score model.
+
+pub mod calibrate;
+pub mod decode;
+pub mod enroll;
+pub mod error;
+pub mod evaluate;
+pub mod fingerprint;
+pub mod ingest;
+pub mod matcher;
+pub mod ocr;
+pub mod preprocess;
+pub mod report;
+pub mod scan;
+pub mod score;
+pub mod template;
+
+pub use error::{ImageError, ModelError, OcrError};
+pub use scan::{ScanOptions, ScanSummary, Scanner};
+pub use template::Models;

@@ -1,0 +1,454 @@
+//! Match: one image's fingerprint against each template.
+//!
+//! Tokens are matched to a template's vocabulary (exactly, or within a small edit distance
+//! for longer words, since OCR misreads letters). Then geometry: the matched words must sit
+//! where they sit on one of the template's references, up to scale and translation (crops
+//! and rescaling keep it; a page that merely mentions the same words does not). A two-point
+//! RANSAC finds the largest consistent set.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::fingerprint::{ImageFingerprint, Token};
+use crate::template::Template;
+
+/// A template with lookup structures built once per scan.
+pub struct IndexedTemplate {
+    pub template: Template,
+    vocab: HashMap<String, usize>,
+    /// Vocabulary entry indices by token length, for fuzzy lookup.
+    by_len: HashMap<usize, Vec<usize>>,
+    /// Per reference: vocabulary entry -> indices of that reference's tokens.
+    ref_tokens: Vec<HashMap<usize, Vec<usize>>>,
+    chrome_weight: f32,
+}
+
+impl IndexedTemplate {
+    pub fn new(template: Template) -> Self {
+        let vocab: HashMap<String, usize> = template
+            .vocabulary
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.token.clone(), i))
+            .collect();
+        let mut by_len: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, e) in template.vocabulary.iter().enumerate() {
+            by_len.entry(e.token.chars().count()).or_default().push(i);
+        }
+        let ref_tokens = template
+            .references
+            .iter()
+            .map(|r| {
+                let mut m: HashMap<usize, Vec<usize>> = HashMap::new();
+                for (ti, t) in r.tokens.iter().enumerate() {
+                    if let Some(&e) = vocab.get(t.text.as_str()) {
+                        m.entry(e).or_default().push(ti);
+                    }
+                }
+                m
+            })
+            .collect();
+        let chrome_weight: f32 = template
+            .vocabulary
+            .iter()
+            .filter(|e| e.chrome)
+            .map(|e| e.weight)
+            .sum();
+        IndexedTemplate {
+            template,
+            vocab,
+            by_len,
+            ref_tokens,
+            chrome_weight,
+        }
+    }
+
+    /// The vocabulary entry `token` reads as, if any. Exact first, then fuzzy.
+    pub fn lookup(&self, token: &str) -> Option<usize> {
+        if let Some(&i) = self.vocab.get(token) {
+            return Some(i);
+        }
+        let len = token.chars().count();
+        if len < 5 {
+            return None;
+        }
+        let max_dist = if len >= 9 { 2 } else { 1 };
+        let mut best: Option<(usize, usize)> = None;
+        for l in len.saturating_sub(max_dist)..=len + max_dist {
+            for &i in self.by_len.get(&l).into_iter().flatten() {
+                let cand = &self.template.vocabulary[i].token;
+                // Digits must match exactly: "4471" vs "4472" is another badge.
+                if cand.chars().any(|c| c.is_ascii_digit()) {
+                    continue;
+                }
+                let d = strsim::levenshtein(token, cand);
+                if d <= max_dist && best.is_none_or(|(bd, _)| d < bd) {
+                    best = Some((d, i));
+                }
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+}
+
+/// A matched word that is geometrically consistent with the best reference.
+#[derive(Debug, Clone)]
+pub struct Inlier {
+    /// Index into the image's tokens.
+    pub image_token: usize,
+    /// Index into the template's vocabulary.
+    pub entry: usize,
+    /// Index into the best reference's tokens.
+    pub reference_token: usize,
+}
+
+/// Scale and translation mapping reference pixels to image pixels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Similarity {
+    pub scale: f32,
+    pub tx: f32,
+    pub ty: f32,
+}
+
+impl Similarity {
+    fn apply(&self, (x, y): (f32, f32)) -> (f32, f32) {
+        (self.scale * x + self.tx, self.scale * y + self.ty)
+    }
+}
+
+/// Features of one image against one template. The names are stable: they appear in the
+/// JSON evidence and in `calibration.json`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Features {
+    /// Summed weight of distinct vocabulary entries placed consistently (best reference).
+    pub geo_weight: f32,
+    /// Number of such entries.
+    pub geo_count: f32,
+    /// Summed weight of distinct vocabulary entries read anywhere in the image.
+    pub text_weight: f32,
+    /// Share of the template's chrome weight found in place.
+    pub chrome_coverage: f32,
+    /// Share of the image's distinct tokens that belong to the vocabulary.
+    pub precision: f32,
+    /// Colour-palette similarity with the closest reference.
+    pub palette: f32,
+    /// Summed weight of organisation-naming entries read anywhere.
+    pub org_weight: f32,
+    /// Summed weight of organisation-naming entries placed consistently.
+    pub org_geo_weight: f32,
+    /// Summed weight of protective-marking entries read.
+    pub marking_weight: f32,
+}
+
+/// The outcome of matching one image against one template.
+#[derive(Debug, Clone)]
+pub struct TemplateMatch {
+    pub features: Features,
+    /// Best reference index.
+    pub reference: usize,
+    pub transform: Similarity,
+    pub inliers: Vec<Inlier>,
+    /// (image token, entry) for every token matched anywhere.
+    pub matched: Vec<(usize, usize)>,
+}
+
+/// Matches `image` against `tpl`.
+pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> TemplateMatch {
+    let vocab = &tpl.template.vocabulary;
+    let matched: Vec<(usize, usize)> = image
+        .tokens
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| tpl.lookup(&t.text).map(|e| (i, e)))
+        .collect();
+    let distinct_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
+    let text_weight: f32 = distinct_entries.iter().map(|&e| vocab[e].weight).sum();
+    let org_weight: f32 = distinct_entries
+        .iter()
+        .filter(|&&e| vocab[e].org)
+        .map(|&e| vocab[e].weight)
+        .sum();
+    let marking_weight: f32 = distinct_entries
+        .iter()
+        .filter(|&&e| vocab[e].marking)
+        .map(|&e| vocab[e].weight)
+        .sum();
+    let distinct_image: HashSet<&str> = image
+        .tokens
+        .iter()
+        .filter(|t| t.text.chars().count() >= 3)
+        .map(|t| t.text.as_str())
+        .collect();
+    let precision = distinct_entries.len() as f32 / distinct_image.len().max(1) as f32;
+
+    let mut best = (0.0f32, 0usize, Similarity::default(), Vec::new());
+    for (r, reference) in tpl.template.references.iter().enumerate() {
+        let (score, sim, inliers) = fit_geometry(image, &matched, tpl, r, &reference.tokens);
+        if score > best.0 {
+            best = (score, r, sim, inliers);
+        }
+    }
+    let (geo_weight, reference, transform, inliers) = best;
+    let inlier_entries: HashSet<usize> = inliers.iter().map(|i| i.entry).collect();
+    let chrome_in_place: f32 = inlier_entries
+        .iter()
+        .filter(|&&e| vocab[e].chrome)
+        .map(|&e| vocab[e].weight)
+        .sum();
+    let org_geo_weight = inlier_entries
+        .iter()
+        .filter(|&&e| vocab[e].org)
+        .map(|&e| vocab[e].weight)
+        .sum();
+    let palette = tpl
+        .template
+        .references
+        .iter()
+        .map(|r| r.palette.similarity(&image.palette))
+        .fold(0.0f32, f32::max);
+    TemplateMatch {
+        features: Features {
+            geo_weight,
+            geo_count: inlier_entries.len() as f32,
+            text_weight,
+            chrome_coverage: if tpl.chrome_weight > 0.0 {
+                chrome_in_place / tpl.chrome_weight
+            } else {
+                0.0
+            },
+            precision,
+            palette,
+            org_weight,
+            org_geo_weight,
+            marking_weight,
+        },
+        reference,
+        transform,
+        inliers,
+        matched,
+    }
+}
+
+/// Candidate correspondences with what they weigh.
+struct Candidate {
+    image_token: usize,
+    entry: usize,
+    reference_token: usize,
+    weight: f32,
+}
+
+/// Two-point RANSAC over scale + translation. Returns the summed weight of distinct entries
+/// in the best consistent set, the transform, and the inliers.
+fn fit_geometry(
+    image: &ImageFingerprint,
+    matched: &[(usize, usize)],
+    tpl: &IndexedTemplate,
+    r: usize,
+    ref_tokens: &[Token],
+) -> (f32, Similarity, Vec<Inlier>) {
+    let vocab = &tpl.template.vocabulary;
+    let mut cands: Vec<Candidate> = Vec::new();
+    for &(i, e) in matched {
+        if let Some(list) = tpl.ref_tokens[r].get(&e) {
+            // A word repeated many times (table cells) gives no position information.
+            if list.len() > 4 {
+                continue;
+            }
+            for &j in list {
+                cands.push(Candidate {
+                    image_token: i,
+                    entry: e,
+                    reference_token: j,
+                    weight: vocab[e].weight,
+                });
+            }
+        }
+    }
+    if cands.len() < 2 {
+        return (0.0, Similarity::default(), Vec::new());
+    }
+    // Hypotheses come from the heaviest candidates; every candidate votes.
+    let mut order: Vec<usize> = (0..cands.len()).collect();
+    order.sort_by(|&a, &b| cands[b].weight.total_cmp(&cands[a].weight));
+    order.truncate(90);
+    let img = &image.tokens;
+    let mut best = (0.0f32, Similarity::default(), Vec::new());
+    for (ai, &a) in order.iter().enumerate() {
+        for &b in &order[ai + 1..] {
+            let (ca, cb) = (&cands[a], &cands[b]);
+            if ca.entry == cb.entry || ca.image_token == cb.image_token {
+                continue;
+            }
+            let Some(sim) = hypothesis(
+                &img[ca.image_token],
+                &img[cb.image_token],
+                &ref_tokens[ca.reference_token],
+                &ref_tokens[cb.reference_token],
+            ) else {
+                continue;
+            };
+            let (score, inliers) = score_hypothesis(&sim, &cands, img, ref_tokens);
+            if score > best.0 {
+                best = (score, sim, inliers);
+            }
+        }
+    }
+    best
+}
+
+/// The similarity taking reference tokens `ra`, `rb` onto image tokens `ia`, `ib`, if the two
+/// correspondences agree on scale (distance ratio vs. letter-height ratio) and direction.
+fn hypothesis(ia: &Token, ib: &Token, ra: &Token, rb: &Token) -> Option<Similarity> {
+    let (pa, pb) = (ia.center(), ib.center());
+    let (qa, qb) = (ra.center(), rb.center());
+    let (dix, diy) = (pb.0 - pa.0, pb.1 - pa.1);
+    let (drx, dry) = (qb.0 - qa.0, qb.1 - qa.1);
+    let dr = (drx * drx + dry * dry).sqrt();
+    if dr < 25.0 {
+        return None;
+    }
+    let di = (dix * dix + diy * diy).sqrt();
+    let scale = di / dr;
+    if !(0.12..=5.0).contains(&scale) {
+        return None;
+    }
+    // Same direction (no rotation beyond a few degrees).
+    let cos = (dix * drx + diy * dry) / (di * dr).max(1e-6);
+    if cos < 0.985 {
+        return None;
+    }
+    // Letter heights must agree with the distance ratio.
+    for (i, r) in [(ia, ra), (ib, rb)] {
+        let hs = i.h / r.h.max(1.0);
+        if (hs / scale).ln().abs() > 0.45 {
+            return None;
+        }
+    }
+    Some(Similarity {
+        scale,
+        tx: pa.0 - scale * qa.0,
+        ty: pa.1 - scale * qa.1,
+    })
+}
+
+fn score_hypothesis(
+    sim: &Similarity,
+    cands: &[Candidate],
+    img: &[Token],
+    ref_tokens: &[Token],
+) -> (f32, Vec<Inlier>) {
+    let mut used_entries: HashSet<usize> = HashSet::new();
+    let mut used_image: HashSet<usize> = HashSet::new();
+    let mut inliers = Vec::new();
+    let mut score = 0.0;
+    for c in cands {
+        if used_entries.contains(&c.entry) || used_image.contains(&c.image_token) {
+            continue;
+        }
+        let r = &ref_tokens[c.reference_token];
+        let (px, py) = sim.apply(r.center());
+        let (ix, iy) = img[c.image_token].center();
+        let tol = (1.2 * sim.scale * r.h).max(6.0);
+        if (px - ix).abs() <= tol.max(0.25 * sim.scale * r.w) && (py - iy).abs() <= tol {
+            used_entries.insert(c.entry);
+            used_image.insert(c.image_token);
+            score += c.weight;
+            inliers.push(Inlier {
+                image_token: c.image_token,
+                entry: c.entry,
+                reference_token: c.reference_token,
+            });
+        }
+    }
+    (score, inliers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enroll::build_template;
+    use crate::fingerprint::layout::Palette;
+
+    fn tok(text: &str, x: f32, y: f32, h: f32) -> Token {
+        Token {
+            text: text.into(),
+            x,
+            y,
+            w: h * text.len() as f32 * 0.6,
+            h,
+        }
+    }
+
+    fn fp(tokens: Vec<Token>) -> ImageFingerprint {
+        ImageFingerprint {
+            width: 1366,
+            height: 768,
+            tokens,
+            palette: Palette::default(),
+            glyph_height: None,
+        }
+    }
+
+    fn page(extra: &str) -> ImageFingerprint {
+        fp(vec![
+            tok("northbridge", 20.0, 20.0, 14.0),
+            tok("intranet", 20.0, 45.0, 14.0),
+            tok("dashboard", 20.0, 120.0, 12.0),
+            tok("components", 20.0, 200.0, 12.0),
+            tok("utilities", 20.0, 260.0, 12.0),
+            tok("mcgee", 1200.0, 50.0, 12.0),
+            tok(extra, 400.0, 300.0, 12.0),
+        ])
+    }
+
+    #[test]
+    fn scaled_and_shifted_copy_matches_in_place() {
+        let t = build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        );
+        let it = IndexedTemplate::new(t);
+        // The image: reference scaled by 0.6 and shifted by (30, 50), one word misread.
+        let moved: Vec<Token> = page("charts")
+            .tokens
+            .iter()
+            .map(|t| Token {
+                text: if t.text == "components" {
+                    "cornponents".into()
+                } else {
+                    t.text.clone()
+                },
+                x: t.x * 0.6 + 30.0,
+                y: t.y * 0.6 + 50.0,
+                w: t.w * 0.6,
+                h: t.h * 0.6,
+            })
+            .collect();
+        let m = match_template(&fp(moved), &it);
+        assert!((m.transform.scale - 0.6).abs() < 0.02, "{:?}", m.transform);
+        assert!(m.features.geo_count >= 6.0, "{:?}", m.features);
+        assert!(m.features.org_geo_weight > 1.0);
+
+        // The same words scattered elsewhere are read but not in place.
+        let scattered: Vec<Token> = page("charts")
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                tok(
+                    &t.text,
+                    900.0 - 130.0 * i as f32,
+                    40.0 * (i % 3) as f32,
+                    12.0,
+                )
+            })
+            .collect();
+        let s = match_template(&fp(scattered), &it);
+        assert!(s.features.text_weight > 0.0);
+        assert!(
+            s.features.geo_weight < m.features.geo_weight / 2.0,
+            "{:?}",
+            s.features
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! OCR: Tesseract through its C API, words with boxes and confidences.
+//!
+//! One [`OcrEngine`] per worker, never shared (Tesseract's API object is not thread-safe);
+//! the scan owns a pool of them. Tesseract gets raw grayscale pixels, never a file path.
+
+use image::GrayImage;
+use tesseract::{PageSegMode, Tesseract};
+
+use crate::error::OcrError;
+
+/// One word as Tesseract read it, in the coordinates of the image it was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcrWord {
+    pub text: String,
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+    /// Tesseract's confidence, 0-100.
+    pub confidence: f32,
+    /// Identifies the text line the word belongs to (block, paragraph, line).
+    pub line: (u32, u32, u32),
+}
+
+/// A Tesseract instance configured for UI screenshots.
+pub struct OcrEngine {
+    // `None` after a failed call: the `tesseract` crate consumes the handle on error.
+    tess: Option<Tesseract>,
+}
+
+impl OcrEngine {
+    /// Starts Tesseract with the English model (~90 ms, ~50 MB).
+    pub fn new() -> Result<Self, OcrError> {
+        Ok(OcrEngine {
+            tess: Some(Self::start()?),
+        })
+    }
+
+    fn start() -> Result<Tesseract, OcrError> {
+        let mut tess =
+            Tesseract::new(None, Some("eng")).map_err(|e| OcrError::Init(e.to_string()))?;
+        // UI screens are scattered labels, not paragraphs: sparse text finds them all.
+        tess.set_page_seg_mode(PageSegMode::PsmSparseText);
+        let tess = tess
+            .set_variable("user_defined_dpi", "300")
+            // Sauvola's local threshold: UI pages mix white, grey and coloured panels, and
+            // one global (Otsu) threshold blackens whole panels with their text.
+            .and_then(|t| t.set_variable("thresholding_method", "2"))
+            .map_err(|e| OcrError::Init(e.to_string()))?;
+        Ok(tess)
+    }
+
+    /// Reads the words of `image`.
+    pub fn read_words(&mut self, image: &GrayImage) -> Result<Vec<OcrWord>, OcrError> {
+        let tess = match self.tess.take() {
+            Some(t) => t,
+            None => Self::start()?,
+        };
+        let (w, h) = (image.width() as i32, image.height() as i32);
+        let tess = tess
+            .set_frame(image.as_raw(), w, h, 1, w)
+            .map_err(|e| OcrError::SetImage(e.to_string()))?;
+        let mut tess = tess.recognize().map_err(|_| OcrError::Recognize)?;
+        let tsv = tess
+            .get_tsv_text(0)
+            .map_err(|e| OcrError::Output(e.to_string()))?;
+        self.tess = Some(tess);
+        Ok(parse_tsv(&tsv))
+    }
+}
+
+/// Parses Tesseract's TSV output, keeping level-5 (word) rows with text.
+pub fn parse_tsv(tsv: &str) -> Vec<OcrWord> {
+    tsv.lines()
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.splitn(12, '\t').collect();
+            if cols.len() < 12 || cols[0] != "5" {
+                return None;
+            }
+            let num = |i: usize| cols[i].trim().parse::<f32>().ok();
+            let int = |i: usize| cols[i].trim().parse::<u32>().ok();
+            let text = cols[11].trim();
+            if text.is_empty() {
+                return None;
+            }
+            Some(OcrWord {
+                text: text.to_string(),
+                left: num(6)?,
+                top: num(7)?,
+                width: num(8)?,
+                height: num(9)?,
+                confidence: num(10)?.max(0.0),
+                line: (int(2)?, int(3)?, int(4)?),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_word_rows_only() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   1\t1\t0\t0\t0\t0\t0\t0\t100\t50\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t10\t20\t30\t12\t91.5\tDashboard\n\
+                   5\t1\t1\t1\t1\t2\t50\t20\t30\t12\t-1\t \n";
+        let words = parse_tsv(tsv);
+        assert_eq!(words.len(), 1);
+        assert_eq!(words[0].text, "Dashboard");
+        assert_eq!(words[0].left, 10.0);
+        assert_eq!(words[0].line, (1, 1, 1));
+    }
+}

@@ -1,0 +1,271 @@
+//! Preprocess: from decoded pixels to what OCR and the visual fingerprint want.
+//!
+//! OCR wants grayscale (colour costs Tesseract ~8 points of word accuracy) at a scale where
+//! UI text is large enough: we measure the text height from connected components and
+//! scale to a target, instead of upscaling blindly (time grows with the pixel count).
+
+use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
+use imageproc::integral_image::{integral_image, sum_image_pixels};
+
+/// Long side above which an image is first reduced: more pixels than this add cost, not text.
+pub const WORKING_MAX_SIDE: u32 = 3000;
+/// Median glyph height (pixels) we scale scanned images to for OCR. Tesseract reads best
+/// around here; larger costs time for little gain.
+pub const SCAN_GLYPH_HEIGHT: f32 = 17.0;
+/// Enrollment screenshots are few and clean: read them larger, for the best vocabulary.
+pub const ENROLL_GLYPH_HEIGHT: f32 = 22.0;
+/// OCR input is never larger than this many pixels, whatever the estimate says.
+pub const MAX_OCR_PIXELS: f32 = 5.5e6;
+
+/// What the later stages consume.
+pub struct Prepared {
+    /// Grayscale, contrast-stretched, scaled for OCR.
+    pub ocr_gray: GrayImage,
+    /// OCR pixels per original pixel (divide OCR coordinates by it to get original ones).
+    pub ocr_scale: f32,
+    /// Small colour copy for the visual (palette/structure) fingerprint.
+    pub thumb: RgbImage,
+    /// Median glyph height measured in original pixels, if any text-like shapes were found.
+    pub glyph_height: Option<f32>,
+    /// Original width and height.
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Scale, grayscale and stretch `image` for OCR, aiming at `glyph_target` pixels of median
+/// glyph height; also make the thumbnail.
+pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
+    let (width, height) = (image.width(), image.height());
+    let long = width.max(height);
+    let work_scale = if long > WORKING_MAX_SIDE {
+        WORKING_MAX_SIDE as f32 / long as f32
+    } else {
+        1.0
+    };
+    let gray_full = image.to_luma8();
+    let work = if work_scale < 1.0 {
+        resize_gray(&gray_full, work_scale, FilterType::Triangle)
+    } else {
+        gray_full
+    };
+    let glyph_work = estimate_glyph_height(&work);
+    let mut extra = match glyph_work {
+        Some(h) => (glyph_target / h).clamp(0.8, 3.0),
+        // No text-like shapes: a moderate upscale still gives OCR its chance.
+        None => (1600.0 / work.width().max(1) as f32).clamp(1.0, 2.0),
+    };
+    let pixels = work.width() as f32 * work.height() as f32;
+    let cap = (MAX_OCR_PIXELS / pixels).sqrt();
+    extra = extra.min(cap);
+    if (extra - 1.0).abs() < 0.08 {
+        extra = 1.0;
+    }
+    let mut ocr_gray = if extra == 1.0 {
+        work
+    } else {
+        resize_gray(&work, extra, FilterType::CatmullRom)
+    };
+    stretch_contrast(&mut ocr_gray);
+    let glyph_ocr = glyph_work.map_or(TYPICAL_GLYPH, |h| h * extra);
+    normalise_polarity(&mut ocr_gray, (glyph_ocr * 2.0).max(10.0) as u32);
+    let thumb_scale = (256.0 / long as f32).min(1.0);
+    let thumb = image::imageops::thumbnail(
+        &image.to_rgb8(),
+        ((width as f32 * thumb_scale).round() as u32).max(1),
+        ((height as f32 * thumb_scale).round() as u32).max(1),
+    );
+    Prepared {
+        ocr_gray,
+        ocr_scale: work_scale * extra,
+        thumb,
+        glyph_height: glyph_work.map(|h| h / work_scale),
+        width,
+        height,
+    }
+}
+
+fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
+    let w = ((img.width() as f32 * scale).round() as u32).max(1);
+    let h = ((img.height() as f32 * scale).round() as u32).max(1);
+    image::imageops::resize(img, w, h, filter)
+}
+
+/// Glyph height assumed when none could be measured.
+const TYPICAL_GLYPH: f32 = 16.0;
+/// Local background brightness below which a region is taken as dark (light text on it).
+const DARK_BACKGROUND: u32 = 150;
+
+/// Inverts dark regions (sidebars, top bars, banners, dark themes) so all text is dark on
+/// light: Tesseract reads light-on-dark text poorly. `radius` should span a few glyphs, so
+/// the local mean reflects the background rather than the letters.
+pub fn normalise_polarity(img: &mut GrayImage, radius: u32) {
+    let integral = integral_image::<_, u32>(&*img);
+    let (w, h) = img.dimensions();
+    if w == 0 || h == 0 {
+        return;
+    }
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
+            let n = (x1 - x0 + 1) * (y1 - y0 + 1);
+            let mean = sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n;
+            if mean < DARK_BACKGROUND {
+                let p = img.get_pixel_mut(x, y);
+                p[0] = 255 - p[0];
+            }
+        }
+    }
+}
+
+/// Linear stretch between the 1st and 99th percentiles, so faint or washed-out text
+/// (glare, phone photos) uses the whole range.
+pub fn stretch_contrast(img: &mut GrayImage) {
+    let mut hist = [0u64; 256];
+    for p in img.pixels() {
+        hist[p[0] as usize] += 1;
+    }
+    let total: u64 = hist.iter().sum();
+    let percentile = |q: f64| {
+        let target = (total as f64 * q) as u64;
+        let mut acc = 0;
+        for (v, &c) in hist.iter().enumerate() {
+            acc += c;
+            if acc > target {
+                return v as u8;
+            }
+        }
+        255
+    };
+    let (lo, hi) = (percentile(0.01), percentile(0.99));
+    if hi <= lo.saturating_add(16) {
+        return;
+    }
+    let (lo_f, span) = (lo as f32, (hi - lo) as f32);
+    for p in img.pixels_mut() {
+        p[0] = (((p[0] as f32 - lo_f) / span) * 255.0).clamp(0.0, 255.0) as u8;
+    }
+}
+
+/// Median height (pixels) of glyph-like connected components: dark-on-light and
+/// light-on-dark shapes found by a local-mean threshold. None when too few are found.
+pub fn estimate_glyph_height(gray: &GrayImage) -> Option<f32> {
+    // Work on at most ~1.5 MP: this is an estimate, not OCR.
+    let pixels = gray.width() as f32 * gray.height() as f32;
+    let s = (1.5e6 / pixels).sqrt().min(1.0);
+    let small;
+    let img = if s < 1.0 {
+        small = resize_gray(gray, s, FilterType::Triangle);
+        &small
+    } else {
+        gray
+    };
+    let mut heights = Vec::new();
+    for dark in [true, false] {
+        let mask = local_mask(img, 12, 18, dark);
+        heights.extend(component_heights(&mask));
+    }
+    if heights.len() < 20 {
+        return None;
+    }
+    heights.sort_by(f32::total_cmp);
+    Some(heights[heights.len() / 2] / s)
+}
+
+/// Pixels differing from their local mean by more than `delta`, darker (`dark`) or lighter.
+fn local_mask(img: &GrayImage, radius: u32, delta: i32, dark: bool) -> GrayImage {
+    let integral = integral_image::<_, u32>(img);
+    let (w, h) = img.dimensions();
+    GrayImage::from_fn(w, h, |x, y| {
+        let (x0, y0) = (x.saturating_sub(radius), y.saturating_sub(radius));
+        let (x1, y1) = ((x + radius).min(w - 1), (y + radius).min(h - 1));
+        let n = (x1 - x0 + 1) * (y1 - y0 + 1);
+        let mean = (sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n) as i32;
+        let v = img.get_pixel(x, y)[0] as i32;
+        let hit = if dark {
+            v < mean - delta
+        } else {
+            v > mean + delta
+        };
+        image::Luma([if hit { 255 } else { 0 }])
+    })
+}
+
+/// Heights of components shaped like glyphs (not lines, boxes or specks).
+fn component_heights(mask: &GrayImage) -> Vec<f32> {
+    use imageproc::region_labelling::{connected_components, Connectivity};
+    let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8]));
+    let mut boxes: std::collections::HashMap<u32, [u32; 5]> = std::collections::HashMap::new();
+    for (x, y, l) in labels.enumerate_pixels() {
+        let l = l[0];
+        if l == 0 {
+            continue;
+        }
+        let b = boxes.entry(l).or_insert([x, y, x, y, 0]);
+        b[0] = b[0].min(x);
+        b[1] = b[1].min(y);
+        b[2] = b[2].max(x);
+        b[3] = b[3].max(y);
+        b[4] += 1;
+    }
+    boxes
+        .values()
+        .filter_map(|b| {
+            let (w, h) = ((b[2] - b[0] + 1) as f32, (b[3] - b[1] + 1) as f32);
+            let fill = b[4] as f32 / (w * h);
+            let glyph_like = (4.0..=80.0).contains(&h) && w <= 1.6 * h && w >= 0.15 * h;
+            (glyph_like && fill > 0.12 && fill < 0.9).then_some(h)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_image_has_no_glyph_height_and_is_prepared() {
+        let img = DynamicImage::new_rgb8(300, 200);
+        let p = prepare(&img, SCAN_GLYPH_HEIGHT);
+        assert!(p.glyph_height.is_none());
+        assert!(p.ocr_scale >= 1.0);
+        assert!(p.thumb.width() <= 256);
+    }
+
+    #[test]
+    fn huge_image_is_reduced_for_ocr() {
+        let img = DynamicImage::new_luma8(6000, 4000);
+        let p = prepare(&img, SCAN_GLYPH_HEIGHT);
+        let px = p.ocr_gray.width() as f32 * p.ocr_gray.height() as f32;
+        assert!(px <= MAX_OCR_PIXELS * 1.01, "{px}");
+    }
+
+    #[test]
+    fn light_text_on_dark_bar_becomes_dark_on_light() {
+        let mut img = GrayImage::from_fn(200, 100, |x, y| {
+            let in_bar = y < 50;
+            let letter = (x / 4) % 3 == 0 && (y % 50) > 20 && (y % 50) < 30;
+            image::Luma(match (in_bar, letter) {
+                (true, true) => 250,
+                (true, false) => 40,
+                (false, true) => 20,
+                (false, false) => 245,
+            })
+        });
+        normalise_polarity(&mut img, 20);
+        // Bar background became light, its letters dark; the light area is unchanged.
+        assert!(img.get_pixel(1, 5)[0] > 200);
+        assert!(img.get_pixel(0, 25)[0] < 50);
+        assert!(img.get_pixel(1, 75)[0] > 200 && img.get_pixel(0, 75)[0] < 50);
+    }
+
+    #[test]
+    fn stretch_uses_full_range() {
+        let mut img = GrayImage::from_fn(100, 10, |x, _| image::Luma([100 + (x as u8) / 2]));
+        stretch_contrast(&mut img);
+        let (min, max) = img
+            .pixels()
+            .fold((255, 0), |(a, b), p| (p[0].min(a), p[0].max(b)));
+        assert!(min < 10 && max > 245, "{min} {max}");
+    }
+}

@@ -1,0 +1,135 @@
+//! Report: the JSON Lines record written for every image. A public interface: field names
+//! are stable and documented in `schema/record.schema.json`.
+//!
+//! ```json
+//! {"path":"shots/a.jpg","leak":true,"verdict":"leak","confidence":0.97,
+//!  "template":"northbridge-intranet",
+//!  "evidence":{"reason":"...","org_evidence":true,"kit_confidence":0.97,
+//!              "features":{...},"contributions":{...},"matched_words":[...],
+//!              "org_words":["nbc"],"markings":[...],"layout":{...},"candidates":[...]},
+//!  "image":{"width":1200,"height":675,"format":"jpeg","bytes":81234},
+//!  "timings_ms":{"decode":8.1,"preprocess":20.3,"ocr":950.2,"match":1.2,"total":980.0},
+//!  "error":null}
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::matcher::Features;
+use crate::score::Verdict;
+
+/// One line of output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// The file as given or found by the walk (lossy UTF-8 for odd names).
+    pub path: String,
+    /// `verdict == "leak"`.
+    pub leak: bool,
+    pub verdict: Verdict,
+    /// In [0, 1]; 0 for errors.
+    pub confidence: f64,
+    /// Best-matching system when the verdict is not `clean`, else null.
+    pub template: Option<String>,
+    /// Why: null for errors.
+    pub evidence: Option<Evidence>,
+    /// What was decoded: null when decoding failed.
+    pub image: Option<ImageInfo>,
+    /// Milliseconds per stage: decode, preprocess, ocr, fingerprint, match, total.
+    pub timings_ms: BTreeMap<String, f64>,
+    /// Null, or why this file could not be analysed.
+    pub error: Option<String>,
+}
+
+impl Record {
+    /// The record of a file that could not be analysed.
+    pub fn failed(path: String, error: String, timings_ms: BTreeMap<String, f64>) -> Record {
+        Record {
+            path,
+            leak: false,
+            verdict: Verdict::Clean,
+            confidence: 0.0,
+            template: None,
+            evidence: None,
+            image: None,
+            timings_ms,
+            error: Some(error),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageInfo {
+    pub width: u32,
+    pub height: u32,
+    pub format: String,
+    pub bytes: u64,
+}
+
+/// The evidence behind a verdict, for the best template.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    /// One sentence a person can read.
+    pub reason: String,
+    /// Whether words naming the organisation were read.
+    pub org_evidence: bool,
+    /// Confidence that the image shows this system's UI, before the organisation gate.
+    pub kit_confidence: f64,
+    pub features: Features,
+    /// Each model feature's contribution to the logit, and the bias.
+    pub contributions: BTreeMap<String, f64>,
+    /// Image words that matched the template's vocabulary (in place first, heaviest first).
+    pub matched_words: Vec<MatchedWord>,
+    /// Distinct organisation-naming template words that were read.
+    pub org_words: Vec<String>,
+    /// Protective-marking words that were read.
+    pub markings: Vec<MatchedWord>,
+    pub layout: LayoutEvidence,
+    /// Every template's confidence, best first.
+    pub candidates: Vec<CandidateScore>,
+}
+
+/// One matched word.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchedWord {
+    /// Normalised token read in the image.
+    pub text: String,
+    /// The template vocabulary word it matched (differs when matched fuzzily).
+    pub template_word: String,
+    /// [left, top, width, height] in image pixels.
+    #[serde(rename = "box")]
+    pub bbox: [f32; 4],
+    pub weight: f32,
+    /// Sits where the template has it (geometrically consistent).
+    pub in_place: bool,
+    pub org: bool,
+    pub marking: bool,
+}
+
+/// The geometric alignment with the best reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayoutEvidence {
+    /// File name of the enrolled reference that aligned best.
+    pub reference: String,
+    /// Image pixels per reference pixel.
+    pub scale: f32,
+    /// Where the reference's origin lands in the image: [x, y].
+    pub offset: [f32; 2],
+    pub words_in_place: usize,
+    /// [left, top, width, height] of the region the in-place words cover, in image pixels.
+    pub region: Option<[f32; 4]>,
+    pub chrome_coverage: f32,
+    pub palette_similarity: f32,
+}
+
+/// A template's score for this image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CandidateScore {
+    pub template: String,
+    pub confidence: f64,
+    pub kit_confidence: f64,
+    pub org_evidence: bool,
+    /// The model's feature vector (named as in `calibration.json`), kept so that the
+    /// calibration can be refitted from scan output.
+    pub model_features: BTreeMap<String, f64>,
+}

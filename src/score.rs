@@ -1,0 +1,200 @@
+//! Score: combine one template's match features into a confidence, and decide the verdict.
+//!
+//! The combination is a logistic model over a few features of "this is that system's UI",
+//! fitted on labelled data (`leakshot calibrate`) and stored in `models/calibration.json`.
+//! Organisation evidence gates the verdict: a screen of the right UI that shows nothing
+//! naming the organisation could be a look-alike built on the same kit, so it is capped
+//! below the `leak` threshold and gets `review`. A name alone never makes a leak either:
+//! without the system's UI in place the kit score stays low.
+
+use serde::Serialize;
+
+use crate::matcher::Features;
+use crate::template::{Calibration, CALIBRATION_FORMAT_VERSION};
+
+/// Feature names of the model, in order. Stable: they appear in `calibration.json`.
+pub const FEATURE_NAMES: [&str; 6] = [
+    "ln_geo_weight",
+    "ln_geo_count",
+    "ln_text_weight",
+    "chrome_coverage",
+    "precision",
+    "palette",
+];
+
+/// Organisation-naming weight read in the image from which we call it organisation evidence.
+pub const MIN_ORG_WEIGHT: f32 = 0.85;
+
+/// The model's inputs for one match.
+pub fn feature_vector(f: &Features) -> [f64; 6] {
+    [
+        (1.0 + f.geo_weight as f64).ln(),
+        (1.0 + f.geo_count as f64).ln(),
+        (1.0 + f.text_weight as f64).ln(),
+        f.chrome_coverage as f64,
+        f.precision as f64,
+        f.palette as f64,
+    ]
+}
+
+/// Three-tier outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Leak,
+    Review,
+    Clean,
+}
+
+/// Confidence and verdict for one template match, with per-feature contributions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    /// Probability-like score that the image shows this system, in [0, 1].
+    pub kit_confidence: f64,
+    /// Final confidence (kit confidence, capped below `leak` without organisation evidence).
+    pub confidence: f64,
+    pub org_evidence: bool,
+    pub verdict: Verdict,
+    /// Each feature's additive contribution to the logit (weight x value), and the bias.
+    pub contributions: Vec<(String, f64)>,
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Scores features with calibration `cal`.
+pub fn score(f: &Features, cal: &Calibration) -> Scored {
+    let x = feature_vector(f);
+    let mut z = cal.bias;
+    let mut contributions = Vec::with_capacity(x.len() + 1);
+    for ((name, w), v) in cal.features.iter().zip(&cal.weights).zip(x) {
+        z += w * v;
+        contributions.push((name.clone(), w * v));
+    }
+    contributions.push(("bias".to_string(), cal.bias));
+    let kit_confidence = sigmoid(z);
+    let org_evidence = f.org_weight >= MIN_ORG_WEIGHT;
+    let confidence = if org_evidence {
+        kit_confidence
+    } else {
+        // Keep the ranking among owner-less matches, but below the leak threshold.
+        kit_confidence * cal.leak_threshold * 0.999
+    };
+    let verdict = if confidence >= cal.leak_threshold {
+        Verdict::Leak
+    } else if confidence >= cal.review_threshold {
+        Verdict::Review
+    } else {
+        Verdict::Clean
+    };
+    Scored {
+        kit_confidence,
+        confidence,
+        org_evidence,
+        verdict,
+        contributions,
+    }
+}
+
+/// A hand-set calibration used when the models folder has none.
+pub fn default_calibration() -> Calibration {
+    Calibration {
+        format: "leakshot-calibration".into(),
+        version: CALIBRATION_FORMAT_VERSION,
+        features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+        weights: vec![2.0, 0.5, 0.3, 3.0, 1.0, 1.0],
+        bias: -7.0,
+        leak_threshold: 0.5,
+        review_threshold: 0.25,
+        provenance: "built-in default (not fitted)".into(),
+    }
+}
+
+/// Fits a logistic regression (L2-regularised, on standardised features, by gradient
+/// descent) and returns (weights, bias) on the original feature scale.
+pub fn fit_logistic(x: &[Vec<f64>], y: &[bool], l2: f64) -> (Vec<f64>, f64) {
+    let n = x.len();
+    let d = x.first().map_or(0, Vec::len);
+    if n == 0 || d == 0 {
+        return (vec![0.0; d], 0.0);
+    }
+    let mean: Vec<f64> = (0..d)
+        .map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n as f64)
+        .collect();
+    let sd: Vec<f64> = (0..d)
+        .map(|j| {
+            let v = x.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n as f64;
+            v.sqrt().max(1e-9)
+        })
+        .collect();
+    let xs: Vec<Vec<f64>> = x
+        .iter()
+        .map(|r| (0..d).map(|j| (r[j] - mean[j]) / sd[j]).collect())
+        .collect();
+    // Balance the classes: leaks are rare in the data, but both errors matter.
+    let pos = y.iter().filter(|&&v| v).count().max(1) as f64;
+    let neg = (n as f64 - pos).max(1.0);
+    let (wp, wn) = (n as f64 / (2.0 * pos), n as f64 / (2.0 * neg));
+    let mut w = vec![0.0; d];
+    let mut b = 0.0;
+    let lr = 0.5;
+    for _ in 0..3000 {
+        let mut gw = vec![0.0; d];
+        let mut gb = 0.0;
+        for (r, &t) in xs.iter().zip(y) {
+            let p = sigmoid(b + r.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>());
+            let err = (p - if t { 1.0 } else { 0.0 }) * if t { wp } else { wn };
+            for j in 0..d {
+                gw[j] += err * r[j];
+            }
+            gb += err;
+        }
+        for j in 0..d {
+            w[j] -= lr * (gw[j] / n as f64 + l2 * w[j]);
+        }
+        b -= lr * gb / n as f64;
+    }
+    let weights: Vec<f64> = (0..d).map(|j| w[j] / sd[j]).collect();
+    let bias = b - (0..d).map(|j| w[j] * mean[j] / sd[j]).sum::<f64>();
+    (weights, bias)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_separates_a_simple_problem() {
+        let x: Vec<Vec<f64>> = (0..40).map(|i| vec![i as f64, 1.0]).collect();
+        let y: Vec<bool> = (0..40).map(|i| i >= 20).collect();
+        let (w, b) = fit_logistic(&x, &y, 1e-3);
+        let p = |v: f64| sigmoid(b + w[0] * v + w[1]);
+        assert!(p(35.0) > 0.9 && p(5.0) < 0.1, "{w:?} {b}");
+    }
+
+    #[test]
+    fn no_org_evidence_stays_below_leak() {
+        let cal = default_calibration();
+        let strong = Features {
+            geo_weight: 30.0,
+            geo_count: 30.0,
+            text_weight: 40.0,
+            chrome_coverage: 1.0,
+            precision: 0.8,
+            palette: 0.9,
+            ..Features::default()
+        };
+        let s = score(&strong, &cal);
+        assert!(!s.org_evidence);
+        assert_eq!(s.verdict, Verdict::Review);
+        let s2 = score(
+            &Features {
+                org_weight: 2.0,
+                ..strong
+            },
+            &cal,
+        );
+        assert_eq!(s2.verdict, Verdict::Leak);
+    }
+}

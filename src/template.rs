@@ -1,0 +1,291 @@
+//! Templates: the enrolled fingerprint of one internal system, one versioned JSON file per
+//! system in the models folder, plus the calibration that turns match features into a
+//! confidence (`calibration.json`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ModelError;
+use crate::fingerprint::layout::Palette;
+use crate::fingerprint::Token;
+
+/// Version of the template file format this build reads and writes.
+pub const TEMPLATE_FORMAT_VERSION: u32 = 1;
+/// Version of the calibration file format.
+pub const CALIBRATION_FORMAT_VERSION: u32 = 1;
+/// File name of the calibration in the models folder.
+pub const CALIBRATION_FILE: &str = "calibration.json";
+/// Suffix of template files.
+pub const TEMPLATE_SUFFIX: &str = ".template.json";
+
+/// One enrolled screenshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reference {
+    /// File name it was enrolled from (for people; not used in matching).
+    pub source: String,
+    pub width: u32,
+    pub height: u32,
+    /// Every token read, with its box in this reference's pixels.
+    pub tokens: Vec<Token>,
+    /// Colour fingerprint of the chrome.
+    pub palette: Palette,
+}
+
+/// A token of the system's vocabulary with what it is worth as evidence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VocabEntry {
+    pub token: String,
+    /// Evidence weight: distinctiveness, raised for chrome.
+    pub weight: f32,
+    /// In how many references it appears.
+    pub pages: u32,
+    /// On every reference (when there are two or more): part of the system's chrome.
+    pub chrome: bool,
+    /// Names the organisation or system (brand, user badge, system name), not the UI kit.
+    pub org: bool,
+    /// Part of a protective marking.
+    pub marking: bool,
+}
+
+/// The template file: everything needed to recognise one system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Template {
+    /// Always "leakshot-template".
+    pub format: String,
+    pub version: u32,
+    /// System name given at enrollment.
+    pub name: String,
+    /// leakshot version that wrote it.
+    pub created_by: String,
+    pub references: Vec<Reference>,
+    /// Vocabulary, sorted by token.
+    pub vocabulary: Vec<VocabEntry>,
+}
+
+/// Logistic model from match features to confidence, and the verdict thresholds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Calibration {
+    pub format: String,
+    pub version: u32,
+    /// Feature names, in the order of `weights`.
+    pub features: Vec<String>,
+    pub weights: Vec<f64>,
+    pub bias: f64,
+    /// `confidence >= leak_threshold` with organisation evidence gives `leak`.
+    pub leak_threshold: f64,
+    /// `confidence >= review_threshold` gives at least `review`.
+    pub review_threshold: f64,
+    /// How the numbers were obtained (command, data, cross-validation result).
+    #[serde(default)]
+    pub provenance: String,
+}
+
+/// Everything loaded from a models folder.
+pub struct Models {
+    pub templates: Vec<Template>,
+    pub calibration: Calibration,
+    /// Folder they came from.
+    pub dir: PathBuf,
+}
+
+fn parse_error(path: &Path, e: impl ToString) -> ModelError {
+    ModelError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Reads a JSON model file, checking its `format` and `version` before the rest, so a newer
+/// file gives a clear "upgrade" error rather than a confusing field error.
+fn read_versioned<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    format: &str,
+    supported: u32,
+) -> Result<T, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| parse_error(path, e))?;
+    let found_format = value.get("format").and_then(|v| v.as_str()).unwrap_or("");
+    if found_format != format {
+        return Err(parse_error(path, format!("expected format {format:?}")));
+    }
+    let version = value
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| parse_error(path, "missing version"))? as u32;
+    if version > supported {
+        return Err(ModelError::Version {
+            path: path.to_path_buf(),
+            found: version,
+            supported,
+        });
+    }
+    serde_json::from_value(value).map_err(|e| parse_error(path, e))
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Template, ModelError> {
+        let t: Template = read_versioned(path, "leakshot-template", TEMPLATE_FORMAT_VERSION)?;
+        if t.references.is_empty() {
+            return Err(parse_error(path, "template has no references"));
+        }
+        Ok(t)
+    }
+
+    /// Writes atomically (temp file + rename): a crash never leaves half a template.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, ModelError> {
+        let path = template_path(dir, &self.name)?;
+        write_atomic(
+            &path,
+            &serde_json::to_vec_pretty(self).map_err(|e| parse_error(&path, e))?,
+        )?;
+        Ok(path)
+    }
+}
+
+impl Calibration {
+    pub fn load(path: &Path) -> Result<Calibration, ModelError> {
+        let c: Calibration =
+            read_versioned(path, "leakshot-calibration", CALIBRATION_FORMAT_VERSION)?;
+        if c.weights.len() != c.features.len() {
+            return Err(parse_error(path, "weights and features differ in length"));
+        }
+        Ok(c)
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, ModelError> {
+        let path = dir.join(CALIBRATION_FILE);
+        write_atomic(
+            &path,
+            &serde_json::to_vec_pretty(self).map_err(|e| parse_error(&path, e))?,
+        )?;
+        Ok(path)
+    }
+}
+
+/// Path of template `name` in `dir`, refusing names that could escape the folder.
+pub fn template_path(dir: &Path, name: &str) -> Result<PathBuf, ModelError> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        return Err(ModelError::BadName(name.to_string()));
+    }
+    Ok(dir.join(format!("{name}{TEMPLATE_SUFFIX}")))
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    use std::io::Write;
+    let err = |source| ModelError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("model"),
+        std::process::id()
+    ));
+    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    f.write_all(bytes).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+impl Models {
+    /// Loads every `*.template.json` (sorted by name) and `calibration.json` from `dir`.
+    pub fn load(dir: &Path) -> Result<Models, ModelError> {
+        let read_dir = std::fs::read_dir(dir).map_err(|source| ModelError::ReadDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut paths: Vec<PathBuf> = read_dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(TEMPLATE_SUFFIX) && !n.starts_with('.'))
+            })
+            .collect();
+        paths.sort();
+        let templates = paths
+            .iter()
+            .map(|p| Template::load(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        if templates.is_empty() {
+            return Err(ModelError::Empty(dir.to_path_buf()));
+        }
+        let cal_path = dir.join(CALIBRATION_FILE);
+        let calibration = if cal_path.exists() {
+            Calibration::load(&cal_path)?
+        } else {
+            crate::score::default_calibration()
+        };
+        Ok(Models {
+            templates,
+            calibration,
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("leakshot-tpl-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn template() -> Template {
+        Template {
+            format: "leakshot-template".into(),
+            version: TEMPLATE_FORMAT_VERSION,
+            name: "sys".into(),
+            created_by: "test".into(),
+            references: vec![Reference {
+                source: "a.png".into(),
+                width: 10,
+                height: 10,
+                tokens: vec![],
+                palette: Palette::default(),
+            }],
+            vocabulary: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trips_and_rejects_newer_and_corrupt_files() {
+        let dir = tmpdir("rt");
+        let path = template().save(&dir).unwrap();
+        assert_eq!(Template::load(&path).unwrap().name, "sys");
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"version\": 1", "\"version\": 99")).unwrap();
+        assert!(matches!(
+            Template::load(&path),
+            Err(ModelError::Version { found: 99, .. })
+        ));
+
+        std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+        let err = Template::load(&path).unwrap_err().to_string();
+        assert!(err.contains("sys.template.json"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_names_that_escape_the_folder() {
+        assert!(template_path(Path::new("m"), "../x").is_err());
+        assert!(template_path(Path::new("m"), "").is_err());
+        assert!(template_path(Path::new("m"), "ok-name_1").is_ok());
+    }
+}
