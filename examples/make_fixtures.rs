@@ -672,42 +672,53 @@ fn draw_table(img: &mut RgbImage, theme: &Theme, page: &Page, fonts: &Fonts, y: 
 // ---------------------------------------------------------------------------
 // Invented content.
 
+// Residents (members of the public) appear on one page only; staff names
+// recur across the pages of their own system, as on a real one. The two
+// organisations share no people, so only generic words (menu labels, months,
+// "Help", "Accessibility", ...) are common to both.
 const FIRST: &[&str] = &[
     "Amara", "Declan", "Priya", "Tomasz", "Eleanor", "Kwame", "Siobhan", "Rhys", "Yusuf",
     "Harriet", "Mateo", "Niamh", "Oliver", "Farah", "Callum", "Ingrid", "Dev", "Lucia", "Gareth",
     "Mei",
 ];
-const LAST: &[&str] = &[
-    "Whitlock",
-    "Adeyemi",
+const RESIDENT_LAST: &[&str] = &[
     "Fairbairn",
-    "Kowalczyk",
     "Pemberton",
     "Mensah",
     "Drummond",
     "Haldane",
-    "Rahman",
-    "Ashworth",
     "Castellano",
     "Brennan",
     "Thorne",
-    "Qureshi",
-    "Maclean",
     "Lindqvist",
     "Varma",
     "Ferreira",
-    "Pryce",
-    "Tanaka",
+    "Rahman",
+];
+const FBC_STAFF: &[&str] = &[
+    "I. Whitlock",
+    "L. Kowalczyk",
+    "S. Pryce",
+    "F. Maclean",
+    "Y. Adeyemi",
+    "S. Qureshi",
+    "A. Ashworth",
+    "H. Tanaka",
+];
+const AWS_STAFF: &[&str] = &[
+    "D. Marchetti",
+    "K. Osei",
+    "P. Lindgren",
+    "E. Blackwood",
+    "T. Nakamura",
+    "G. Abernethy",
+    "C. Oyelaran",
+    "M. Rourke",
 ];
 const MONTHS: &[&str] = &["Jan", "Feb", "Mar", "Apr", "May", "Jun"];
 
-fn person(rng: &mut XorShift) -> String {
-    format!("{} {}", rng.pick(FIRST), rng.pick(LAST))
-}
-
-fn officer(rng: &mut XorShift) -> String {
-    let first = rng.pick(FIRST);
-    format!("{}. {}", &first[..1], rng.pick(LAST))
+fn resident(rng: &mut XorShift) -> String {
+    format!("{} {}", rng.pick(FIRST), rng.pick(RESIDENT_LAST))
 }
 
 /// Dates going back in time from `day month 2026`, newest first, as a
@@ -810,9 +821,9 @@ fn fernhill_dashboard() -> Page {
         .map(|i| {
             vec![
                 format!("FBC-{}", 48213 - i * 7 - rng.range(0, 5)),
-                person(&mut rng),
+                resident(&mut rng),
                 cats[rng.below(cats.len() as u64) as usize].to_string(),
-                officer(&mut rng),
+                rng.pick(FBC_STAFF).to_string(),
                 dates.next(&mut rng),
                 statuses[rng.below(statuses.len() as u64) as usize].to_string(),
             ]
@@ -870,7 +881,7 @@ fn fernhill_cases() -> Page {
                 subjects[rng.below(subjects.len() as u64) as usize].to_string(),
                 wards[rng.below(wards.len() as u64) as usize].to_string(),
                 prio[rng.below(prio.len() as u64) as usize].to_string(),
-                officer(&mut rng),
+                rng.pick(FBC_STAFF).to_string(),
                 dates.next(&mut rng),
             ]
         })
@@ -917,7 +928,7 @@ fn fernhill_reports() -> Page {
             vec![
                 format!("RPT-{}", 3120 - i * 3),
                 reports[(i as usize + rng.below(3) as usize) % reports.len()].to_string(),
-                officer(&mut rng),
+                rng.pick(FBC_STAFF).to_string(),
                 periods[rng.below(periods.len() as u64) as usize].to_string(),
                 money(rng.range(1_200, 480_000), rng.range(0, 99)),
                 states[rng.below(states.len() as u64) as usize].to_string(),
@@ -973,7 +984,7 @@ fn ashcombe_dashboard() -> Page {
                 format!("WO-{}", 77104 - i * 5 - rng.range(0, 4)),
                 sites[rng.below(sites.len() as u64) as usize].to_string(),
                 kinds[rng.below(kinds.len() as u64) as usize].to_string(),
-                officer(&mut rng),
+                rng.pick(AWS_STAFF).to_string(),
                 dates.next(&mut rng),
                 statuses[rng.below(statuses.len() as u64) as usize].to_string(),
             ]

@@ -89,7 +89,7 @@ fn fit(samples: &[&Sample]) -> (Vec<f64>, f64) {
             y.push(is_positive(s, c));
         }
     }
-    fit_logistic(&x, &y, 1e-3)
+    fit_logistic(&x, &y, 0.05)
 }
 
 fn kit_conf(w: &[f64], b: f64, c: &CandidateScore) -> f64 {
@@ -175,19 +175,27 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
     }
     let all: Vec<&Sample> = samples.iter().collect();
     let (weights, bias) = fit(&all);
-    let kit_neg: Vec<f64> = samples
+    // Only a negative with organisation evidence can reach `leak` (the rest are capped
+    // below it), so those alone set the leak threshold.
+    let org_neg: Vec<f64> = samples
         .iter()
         .filter(|s| !s.label.leak)
-        .map(|s| image_confidence(&weights, bias, s, 1.0).0)
+        .map(|s| {
+            s.candidates
+                .iter()
+                .filter(|c| c.org_evidence)
+                .map(|c| kit_conf(&weights, bias, c))
+                .fold(0.0, f64::max)
+        })
         .collect();
-    let leak_threshold = threshold_at_fpr(&kit_neg, leak_fpr).max(0.5);
+    let n_neg = org_neg.len();
+    let leak_threshold = threshold_at_fpr(&org_neg, leak_fpr).max(0.5);
     let gated_neg: Vec<f64> = samples
         .iter()
         .filter(|s| !s.label.leak)
         .map(|s| image_confidence(&weights, bias, s, leak_threshold).0)
         .collect();
     let review_threshold = threshold_at_fpr(&gated_neg, review_fpr).min(leak_threshold * 0.9);
-    let n_neg = kit_neg.len();
     report.push_str(&format!(
         "fitted on {} images ({} negatives); leak threshold {:.4} (negatives above: at most {:.1}%), review threshold {:.4} (at most {:.1}%)\n",
         samples.len(),

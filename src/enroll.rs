@@ -11,7 +11,7 @@ use crate::fingerprint::{self, ImageFingerprint};
 use crate::template::{Reference, Template, VocabEntry, TEMPLATE_FORMAT_VERSION};
 
 /// Zipf frequency below which a rare chrome word is taken as naming the organisation.
-const ORG_MAX_ZIPF: f32 = 4.3;
+const ORG_MAX_ZIPF: f32 = 3.6;
 
 /// Lower-case words of a system name like "harbour-casemanager" or "Kestrel Staff Portal".
 pub fn name_words(name: &str) -> Vec<String> {
@@ -47,9 +47,9 @@ pub fn build_template(
             let marking = fingerprint::is_marking(&token);
             let org = is_org_token(&token, chrome, marking, &named);
             let mut weight = fingerprint::distinctiveness(&token);
-            if chrome {
-                weight *= 1.5;
-            }
+            // Chrome is on every page of the system; page content (often a UI kit's demo
+            // data) is on one page, and on look-alikes built from the same kit.
+            weight *= if chrome { 1.5 } else { 0.5 };
             if org {
                 weight = weight.max(0.9);
             }
@@ -92,9 +92,13 @@ fn is_org_token(token: &str, chrome: bool, marking: bool, named: &HashSet<String
     let len = token.chars().count();
     let digits = token.chars().filter(|c| c.is_ascii_digit()).count();
     if digits == len {
-        return len >= 3;
+        // Tokenisation keeps only identifier-like numbers (badges, references).
+        return true;
     }
-    len >= 3 && digits == 0 && fingerprint::english_zipf(token) < ORG_MAX_ZIPF
+    len >= 3
+        && digits == 0
+        && !fingerprint::is_calendar_word(token)
+        && fingerprint::english_zipf(token) < ORG_MAX_ZIPF
 }
 
 #[cfg(test)]
@@ -119,6 +123,7 @@ mod tests {
                 .collect(),
             palette: Palette::default(),
             glyph_height: None,
+            screen: None,
         }
     }
 

@@ -203,14 +203,17 @@ pub fn parse_records(text: &str) -> Result<Vec<Record>, ParseError> {
 
 /// Marks the images of additionally enrolled systems as leaks: once a system is enrolled, a
 /// screenshot of it is exactly what the tool should flag, so keeping it a negative would count
-/// correct detections as false positives. Returns how many labels changed.
-pub fn mark_enrolled(labels: &mut [Label], systems: &BTreeSet<String>) -> usize {
+/// correct detections as false positives. `systems` maps each system to its enrolled page names
+/// (the template file stems), which also sets `enrolled_page`. Returns how many labels changed.
+pub fn mark_enrolled(labels: &mut [Label], systems: &BTreeMap<String, BTreeSet<String>>) -> usize {
     let mut changed = 0;
-    for label in labels.iter_mut() {
-        if !label.leak && label.system.as_ref().is_some_and(|s| systems.contains(s)) {
-            label.leak = true;
-            changed += 1;
-        }
+    for label in labels.iter_mut().filter(|l| !l.leak) {
+        let Some(pages) = label.system.as_ref().and_then(|s| systems.get(s)) else {
+            continue;
+        };
+        label.enrolled_page = Some(label.page_name().is_some_and(|p| pages.contains(&p)));
+        label.leak = true;
+        changed += 1;
     }
     changed
 }
@@ -568,9 +571,6 @@ impl Report {
     ) -> Report {
         let (scored, unmatched_records) = join(labels, records);
         let (pos, neg): (Vec<&Scored>, Vec<&Scored>) = scored.iter().partition(|s| s.label.leak);
-        let pos_scores: Vec<f64> = pos.iter().map(|s| s.confidence).collect();
-        let neg_scores: Vec<f64> = neg.iter().map(|s| s.confidence).collect();
-
         let counts = Counts {
             images: scored.len(),
             positives: pos.len(),
@@ -584,32 +584,7 @@ impl Report {
             relabelled,
         };
 
-        let mut operating_points: Vec<OperatingPoint> = FPR_TARGETS
-            .iter()
-            .map(|&fpr| {
-                let threshold = threshold_at_fpr(&neg_scores, fpr);
-                let above = |s: &&Scored| threshold.is_some_and(|t| s.confidence >= t);
-                OperatingPoint {
-                    name: format!("{}% FPR", fpr * 100.0),
-                    fpr_target: Some(fpr),
-                    threshold,
-                    recall: Fraction::count(&pos, above),
-                    false_positives: Fraction::count(&neg, above),
-                }
-            })
-            .collect();
-        let verdict_point = |name: &str, rule: &dyn Fn(&&Scored) -> bool| OperatingPoint {
-            name: name.to_owned(),
-            fpr_target: None,
-            threshold: None,
-            recall: Fraction::count(&pos, rule),
-            false_positives: Fraction::count(&neg, rule),
-        };
-        operating_points.extend([
-            verdict_point("verdict leak", &|s| s.is(Verdict::Leak)),
-            verdict_point("verdict review", &|s| s.is(Verdict::Review)),
-            verdict_point("verdict leak|review", &|s| s.flagged()),
-        ]);
+        let operating_points = operating_points(&pos, &neg);
         let threshold = operating_points[0].threshold;
 
         let leak_positives: Vec<&Scored> = pos
@@ -630,20 +605,10 @@ impl Report {
         let by_transform = group_rows(&all, threshold, |s| s.label.transforms.clone());
         let by_kind = group_rows(&all, threshold, |s| vec![s.label.kind_name().to_owned()]);
         let by_org_evidence = group_rows(&pos, threshold, |s| {
-            vec![match s.label.org_evidence {
-                Some(true) => "org evidence",
-                Some(false) => "no org evidence",
-                None => "unknown",
-            }
-            .to_owned()]
+            flag_key(s.label.org_evidence, "org evidence", "no org evidence")
         });
         let by_enrolled_page = group_rows(&pos, threshold, |s| {
-            vec![match s.label.enrolled_page {
-                Some(true) => "enrolled page",
-                Some(false) => "other page",
-                None => "unknown",
-            }
-            .to_owned()]
+            flag_key(s.label.enrolled_page, "enrolled page", "other page")
         });
 
         let mut neg_ranked = neg.clone();
@@ -666,7 +631,7 @@ impl Report {
 
         Report {
             counts,
-            roc_auc: roc_auc(&pos_scores, &neg_scores),
+            roc_auc: roc_auc(&scores(&pos), &scores(&neg)),
             operating_points,
             attribution,
             by_transform,
@@ -680,6 +645,52 @@ impl Report {
             throughput: Throughput::new(records, scan_seconds),
         }
     }
+}
+
+fn scores(items: &[&Scored]) -> Vec<f64> {
+    items.iter().map(|s| s.confidence).collect()
+}
+
+/// Recall and FPR at each of [`FPR_TARGETS`]' thresholds, then at the tool's verdicts.
+fn operating_points(pos: &[&Scored], neg: &[&Scored]) -> Vec<OperatingPoint> {
+    let neg_scores = scores(neg);
+    let mut points: Vec<OperatingPoint> = FPR_TARGETS
+        .iter()
+        .map(|&fpr| {
+            let threshold = threshold_at_fpr(&neg_scores, fpr);
+            let above = |s: &&Scored| threshold.is_some_and(|t| s.confidence >= t);
+            OperatingPoint {
+                name: format!("{}% FPR", fpr * 100.0),
+                fpr_target: Some(fpr),
+                threshold,
+                recall: Fraction::count(pos, above),
+                false_positives: Fraction::count(neg, above),
+            }
+        })
+        .collect();
+    let verdict_point = |name: &str, rule: &dyn Fn(&&Scored) -> bool| OperatingPoint {
+        name: name.to_owned(),
+        fpr_target: None,
+        threshold: None,
+        recall: Fraction::count(pos, rule),
+        false_positives: Fraction::count(neg, rule),
+    };
+    points.extend([
+        verdict_point("verdict leak", &|s| s.is(Verdict::Leak)),
+        verdict_point("verdict review", &|s| s.is(Verdict::Review)),
+        verdict_point("verdict leak|review", &|s| s.flagged()),
+    ]);
+    points
+}
+
+/// Group key of an optional label flag.
+fn flag_key(flag: Option<bool>, yes: &str, no: &str) -> Vec<String> {
+    let key = match flag {
+        Some(true) => yes,
+        Some(false) => no,
+        None => "unknown",
+    };
+    vec![key.to_owned()]
 }
 
 /// One row per group key (an image may sit in several groups, e.g. one per transform), largest
@@ -1141,12 +1152,28 @@ mod tests {
         let mut labels = vec![
             label("a", false, "other-ui", &[]),
             label("b", false, "other-ui", &[]),
+            label("c", false, "other-ui", &[]),
         ];
-        labels[0].system = Some("extra".to_owned());
-        labels[1].system = Some("other".to_owned());
-        let systems = BTreeSet::from(["extra".to_owned()]);
-        assert_eq!(mark_enrolled(&mut labels, &systems), 1);
-        assert!(labels[0].leak && !labels[1].leak);
+        for (l, (system, page)) in
+            labels
+                .iter_mut()
+                .zip([("extra", "tables"), ("extra", "forms"), ("other", "tables")])
+        {
+            l.system = Some(system.to_owned());
+            l.page = Some(Value::from(page));
+        }
+        let pages = BTreeSet::from(["dashboard".to_owned(), "tables".to_owned()]);
+        let systems = BTreeMap::from([("extra".to_owned(), pages)]);
+        assert_eq!(mark_enrolled(&mut labels, &systems), 2);
+        let flags: Vec<_> = labels.iter().map(|l| (l.leak, l.enrolled_page)).collect();
+        assert_eq!(
+            flags,
+            [
+                (true, Some(true)),
+                (true, Some(false)),
+                (false, Some(false))
+            ]
+        );
     }
 
     /// Three positives, four negatives: one negative flagged leak, one review.

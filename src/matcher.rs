@@ -125,6 +125,8 @@ pub struct Features {
     pub geo_count: f32,
     /// Summed weight of distinct vocabulary entries read anywhere in the image.
     pub text_weight: f32,
+    /// Summed weight of chrome entries placed consistently.
+    pub chrome_geo_weight: f32,
     /// Share of the template's chrome weight found in place.
     pub chrome_coverage: f32,
     /// Share of the image's distinct tokens that belong to the vocabulary.
@@ -137,6 +139,20 @@ pub struct Features {
     pub org_geo_weight: f32,
     /// Summed weight of protective-marking entries read.
     pub marking_weight: f32,
+    /// Summed weight of the template's organisation words whose place (under the fitted
+    /// alignment) shows other distinctive words instead: another organisation's brand
+    /// where ours should be.
+    pub foreign_weight: f32,
+}
+
+/// Where the image shows other words in the place of one of the template's organisation
+/// words.
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    /// The template's organisation word.
+    pub expected: String,
+    /// Indices of the image tokens found in its place.
+    pub found: Vec<usize>,
 }
 
 /// The outcome of matching one image against one template.
@@ -149,6 +165,7 @@ pub struct TemplateMatch {
     pub inliers: Vec<Inlier>,
     /// (image token, entry) for every token matched anywhere.
     pub matched: Vec<(usize, usize)>,
+    pub conflicts: Vec<Conflict>,
 }
 
 /// Matches `image` against `tpl`.
@@ -172,13 +189,8 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .filter(|&&e| vocab[e].marking)
         .map(|&e| vocab[e].weight)
         .sum();
-    let distinct_image: HashSet<&str> = image
-        .tokens
-        .iter()
-        .filter(|t| t.text.chars().count() >= 3)
-        .map(|t| t.text.as_str())
-        .collect();
-    let precision = distinct_entries.len() as f32 / distinct_image.len().max(1) as f32;
+    let distinct_image: HashSet<&str> = image.tokens.iter().map(|t| t.text.as_str()).collect();
+    let precision = (distinct_entries.len() as f32 / distinct_image.len().max(1) as f32).min(1.0);
 
     let mut best = (0.0f32, 0usize, Similarity::default(), Vec::new());
     for (r, reference) in tpl.template.references.iter().enumerate() {
@@ -199,6 +211,16 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .filter(|&&e| vocab[e].org)
         .map(|&e| vocab[e].weight)
         .sum();
+    let conflicts = if inliers.len() >= 3 {
+        find_conflicts(image, tpl, reference, &transform, &matched)
+    } else {
+        Vec::new()
+    };
+    let foreign_weight = conflicts
+        .iter()
+        .filter_map(|c| tpl.vocab.get(&c.expected))
+        .map(|&e| vocab[e].weight)
+        .sum();
     let palette = tpl
         .template
         .references
@@ -210,6 +232,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             geo_weight,
             geo_count: inlier_entries.len() as f32,
             text_weight,
+            chrome_geo_weight: chrome_in_place,
             chrome_coverage: if tpl.chrome_weight > 0.0 {
                 chrome_in_place / tpl.chrome_weight
             } else {
@@ -220,12 +243,71 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             org_weight,
             org_geo_weight,
             marking_weight,
+            foreign_weight,
         },
         reference,
         transform,
         inliers,
         matched,
+        conflicts,
     }
+}
+
+/// Projects the reference's organisation words into the image with the fitted alignment
+/// and reports those whose place, inside the image, holds other distinctive words.
+fn find_conflicts(
+    image: &ImageFingerprint,
+    tpl: &IndexedTemplate,
+    r: usize,
+    sim: &Similarity,
+    matched: &[(usize, usize)],
+) -> Vec<Conflict> {
+    let vocab = &tpl.template.vocabulary;
+    let reference = &tpl.template.references[r];
+    let matched_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
+    let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
+    let (w, h) = (image.width as f32, image.height as f32);
+    let mut out: Vec<Conflict> = Vec::new();
+    for rt in &reference.tokens {
+        let Some(&e) = tpl.vocab.get(&rt.text) else { continue };
+        // Only words naming the organisation, and only ones not read anywhere.
+        if !vocab[e].org || matched_entries.contains(&e) || out.iter().any(|c| c.expected == rt.text) {
+            continue;
+        }
+        let (px, py) = sim.apply(rt.center());
+        let (pw, ph) = (sim.scale * rt.w, sim.scale * rt.h);
+        if px - pw / 2.0 < 0.0 || py - ph / 2.0 < 0.0 || px + pw / 2.0 > w || py + ph / 2.0 > h {
+            continue;
+        }
+        let found: Vec<usize> = image
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                let (cx, cy) = t.center();
+                !matched_tokens.contains(i)
+                    && (cy - py).abs() <= ph.max(t.h)
+                    && (cx - px).abs() <= (pw + t.w) / 2.0 + ph
+                    && is_distinctive(&t.text)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !found.is_empty() {
+            out.push(Conflict {
+                expected: rt.text.clone(),
+                found,
+            });
+        }
+    }
+    out
+}
+
+/// A word that could name an organisation: letters, not common English or UI vocabulary.
+fn is_distinctive(token: &str) -> bool {
+    token.chars().count() >= 3
+        && token.chars().all(char::is_alphabetic)
+        && !crate::fingerprint::is_generic_ui(token)
+        && crate::fingerprint::english_zipf(token) < 4.5
 }
 
 /// Candidate correspondences with what they weigh.
@@ -385,6 +467,7 @@ mod tests {
             tokens,
             palette: Palette::default(),
             glyph_height: None,
+            screen: None,
         }
     }
 

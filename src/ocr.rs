@@ -43,9 +43,8 @@ impl OcrEngine {
         tess.set_page_seg_mode(PageSegMode::PsmSparseText);
         let tess = tess
             .set_variable("user_defined_dpi", "300")
-            // Sauvola's local threshold: UI pages mix white, grey and coloured panels, and
-            // one global (Otsu) threshold blackens whole panels with their text.
-            .and_then(|t| t.set_variable("thresholding_method", "2"))
+            // Tesseract's chatter ("Detected N diacritics") is not ours to print.
+            .and_then(|t| t.set_variable("debug_file", "/dev/null"))
             .map_err(|e| OcrError::Init(e.to_string()))?;
         Ok(tess)
     }

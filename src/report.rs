@@ -85,6 +85,9 @@ pub struct Evidence {
     /// Protective-marking words that were read.
     pub markings: Vec<MatchedWord>,
     pub layout: LayoutEvidence,
+    /// Places where the template has an organisation word and the image shows other
+    /// distinctive words: another organisation's system on the same UI.
+    pub foreign_words: Vec<ForeignWords>,
     /// Every template's confidence, best first.
     pub candidates: Vec<CandidateScore>,
 }
@@ -106,6 +109,18 @@ pub struct MatchedWord {
     pub marking: bool,
 }
 
+/// Other words where the template names its organisation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForeignWords {
+    /// The template's organisation word expected at this place.
+    pub template_word: String,
+    /// What the image shows there instead.
+    pub image_words: Vec<String>,
+    /// [left, top, width, height] of those words in image pixels.
+    #[serde(rename = "box")]
+    pub bbox: [f32; 4],
+}
+
 /// The geometric alignment with the best reference.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayoutEvidence {
@@ -120,6 +135,9 @@ pub struct LayoutEvidence {
     pub region: Option<[f32; 4]>,
     pub chrome_coverage: f32,
     pub palette_similarity: f32,
+    /// Corners of the monitor found in a phone photo ([x, y] top-left, top-right,
+    /// bottom-right, bottom-left), when the image was rectified before OCR; else null.
+    pub screen: Option<[[f32; 2]; 4]>,
 }
 
 /// A template's score for this image.

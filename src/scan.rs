@@ -19,7 +19,9 @@ use crate::ingest::Input;
 use crate::matcher::{match_template, IndexedTemplate, TemplateMatch};
 use crate::ocr::OcrEngine;
 use crate::preprocess::{prepare, SCAN_GLYPH_HEIGHT};
-use crate::report::{CandidateScore, Evidence, ImageInfo, LayoutEvidence, MatchedWord, Record};
+use crate::report::{
+    CandidateScore, Evidence, ForeignWords, ImageInfo, LayoutEvidence, MatchedWord, Record,
+};
 use crate::score::{feature_vector, score, Scored, Verdict, FEATURE_NAMES};
 use crate::template::{Calibration, Models};
 
@@ -307,7 +309,7 @@ fn build_evidence(
             MatchedWord {
                 text: t.text.clone(),
                 template_word: vocab[e].token.clone(),
-                bbox: [t.x, t.y, t.w, t.h].map(|v| (v * 10.0).round() / 10.0),
+                bbox: fp.image_box(t).map(|v| (v * 10.0).round() / 10.0),
                 weight: (vocab[e].weight * 1000.0).round() / 1000.0,
                 in_place: in_place.get(&ti) == Some(&e),
                 org: vocab[e].org,
@@ -332,9 +334,29 @@ fn build_evidence(
         .filter(|w| w.marking)
         .cloned()
         .collect();
-    let region = inlier_region(fp, m);
+    let region = union_box(m.inliers.iter().map(|i| fp.image_box(&fp.tokens[i.image_token])));
+    let foreign_words: Vec<ForeignWords> = m
+        .conflicts
+        .iter()
+        .map(|c| ForeignWords {
+            template_word: c.expected.clone(),
+            image_words: c.found.iter().map(|&i| fp.tokens[i].text.clone()).collect(),
+            bbox: union_box(c.found.iter().map(|&i| fp.image_box(&fp.tokens[i])))
+                .unwrap_or_default(),
+        })
+        .collect();
     let f = &m.features;
-    let reason = if s.verdict == Verdict::Leak {
+    let reason = if !foreign_words.is_empty() && s.verdict != Verdict::Leak {
+        format!(
+            "the UI resembles {}, but where it names its organisation the image shows other words ({}): another organisation's system",
+            tpl.name,
+            foreign_words
+                .iter()
+                .map(|f| format!("{} instead of {}", f.image_words.join(" "), f.template_word))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    } else if s.verdict == Verdict::Leak {
         format!(
             "{} words sit where {} has them ({:.0}% of its chrome), and words naming the organisation were read: {}",
             f.geo_count,
@@ -374,6 +396,7 @@ fn build_evidence(
         matched_words,
         org_words,
         markings,
+        foreign_words,
         layout: LayoutEvidence {
             reference: tpl
                 .references
@@ -386,21 +409,22 @@ fn build_evidence(
             region,
             chrome_coverage: f.chrome_coverage,
             palette_similarity: f.palette,
+            screen: fp.screen.map(|s| s.corners.map(|(x, y)| [x.round(), y.round()])),
         },
         candidates,
     }
 }
 
-fn inlier_region(fp: &ImageFingerprint, m: &TemplateMatch) -> Option<[f32; 4]> {
-    let boxes = m.inliers.iter().map(|i| &fp.tokens[i.image_token]);
+/// The smallest box holding all `boxes` ([left, top, width, height]), rounded.
+fn union_box(boxes: impl Iterator<Item = [f32; 4]>) -> Option<[f32; 4]> {
     let mut it = boxes.peekable();
     it.peek()?;
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for t in it {
-        x0 = x0.min(t.x);
-        y0 = y0.min(t.y);
-        x1 = x1.max(t.x + t.w);
-        y1 = y1.max(t.y + t.h);
+    for [x, y, w, h] in it {
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x + w);
+        y1 = y1.max(y + h);
     }
     Some([x0, y0, x1 - x0, y1 - y0].map(|v| v.round()))
 }

@@ -13,27 +13,35 @@ use crate::matcher::Features;
 use crate::template::{Calibration, CALIBRATION_FORMAT_VERSION};
 
 /// Feature names of the model, in order. Stable: they appear in `calibration.json`.
-pub const FEATURE_NAMES: [&str; 6] = [
-    "ln_geo_weight",
+pub const FEATURE_NAMES: [&str; 8] = [
+    "ln_chrome_geo_weight",
+    "ln_content_geo_weight",
     "ln_geo_count",
-    "ln_text_weight",
     "chrome_coverage",
     "precision",
-    "palette",
+    "palette_in_place",
+    "neg_foreign_weight",
+    "ln_org_geo_weight",
 ];
 
 /// Organisation-naming weight read in the image from which we call it organisation evidence.
 pub const MIN_ORG_WEIGHT: f32 = 0.85;
 
 /// The model's inputs for one match.
-pub fn feature_vector(f: &Features) -> [f64; 6] {
+pub fn feature_vector(f: &Features) -> [f64; 8] {
     [
-        (1.0 + f.geo_weight as f64).ln(),
+        (1.0 + f.chrome_geo_weight as f64).ln(),
+        (1.0 + (f.geo_weight - f.chrome_geo_weight).max(0.0) as f64).ln(),
         (1.0 + f.geo_count as f64).ln(),
-        (1.0 + f.text_weight as f64).ln(),
         f.chrome_coverage as f64,
         f.precision as f64,
-        f.palette as f64,
+        // Colours alone match photos of anything blue; they count with words in place.
+        f.palette as f64 * (1.0 - (-(f.geo_count as f64) / 3.0).exp()),
+        // Negated: the fit keeps weights non-negative, and this is evidence against.
+        -(f.foreign_weight as f64),
+        // The organisation's words where the system shows them (brand, badge, footer), not
+        // merely somewhere in the image.
+        (1.0 + f.org_geo_weight as f64).ln(),
     ]
 }
 
@@ -103,7 +111,7 @@ pub fn default_calibration() -> Calibration {
         format: "leakshot-calibration".into(),
         version: CALIBRATION_FORMAT_VERSION,
         features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        weights: vec![2.0, 0.5, 0.3, 3.0, 1.0, 1.0],
+        weights: vec![1.5, 0.5, 0.3, 3.0, 1.0, 2.0, 2.0, 1.0],
         bias: -7.0,
         leak_threshold: 0.5,
         review_threshold: 0.25,
@@ -111,8 +119,10 @@ pub fn default_calibration() -> Calibration {
     }
 }
 
-/// Fits a logistic regression (L2-regularised, on standardised features, by gradient
-/// descent) and returns (weights, bias) on the original feature scale.
+/// Fits a logistic regression (L2-regularised, on standardised features, by projected
+/// gradient descent with non-negative weights: every feature is evidence *for* a match,
+/// which keeps the model monotone and stops it from leaning on accidents of a small
+/// training set) and returns (weights, bias) on the original feature scale.
 pub fn fit_logistic(x: &[Vec<f64>], y: &[bool], l2: f64) -> (Vec<f64>, f64) {
     let n = x.len();
     let d = x.first().map_or(0, Vec::len);
@@ -151,7 +161,7 @@ pub fn fit_logistic(x: &[Vec<f64>], y: &[bool], l2: f64) -> (Vec<f64>, f64) {
             gb += err;
         }
         for j in 0..d {
-            w[j] -= lr * (gw[j] / n as f64 + l2 * w[j]);
+            w[j] = (w[j] - lr * (gw[j] / n as f64 + l2 * w[j])).max(0.0);
         }
         b -= lr * gb / n as f64;
     }

@@ -9,7 +9,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use leakshot::evaluate::{self, Report};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -71,13 +71,16 @@ fn main() -> Result<()> {
     let mut labels = evaluate::parse_labels(&labels_text)
         .with_context(|| format!("parsing {}", labels_path.display()))?;
 
-    let extra_systems = match &args.extra_templates {
-        Some(dir) => system_dirs(dir)?
-            .iter()
-            .filter_map(|d| d.file_name().and_then(|n| n.to_str()).map(str::to_owned))
-            .collect(),
-        None => BTreeSet::new(),
-    };
+    let mut extra_systems = BTreeMap::new();
+    if let Some(dir) = &args.extra_templates {
+        for system in system_dirs(dir)? {
+            let pages = template_pngs(&system)?
+                .iter()
+                .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
+                .collect();
+            extra_systems.insert(system_name(&system)?.to_owned(), pages);
+        }
+    }
     let relabelled = evaluate::mark_enrolled(&mut labels, &extra_systems);
 
     let temp = TempDir::new()?;
@@ -89,20 +92,11 @@ fn main() -> Result<()> {
         eprintln!("reusing records {}", records_path.display());
         None
     } else {
-        let leakshot = find_leakshot();
-        eprintln!("leakshot binary: {}", leakshot.display());
-        warn_if_stale(&leakshot);
         let models = args
             .models_out
             .clone()
             .unwrap_or_else(|| temp.0.join("models"));
-        fs::create_dir_all(&models).with_context(|| format!("creating {}", models.display()))?;
-        enroll_all(&leakshot, &models, &args.corpus.join("templates"))?;
-        if let Some(extra) = &args.extra_templates {
-            enroll_all(&leakshot, &models, extra)?;
-        }
-        copy_calibration(&models)?;
-        Some(scan(&leakshot, &models, &args, &records_path)?)
+        Some(enroll_and_scan(&args, &models, &records_path)?)
     };
 
     let records_text = fs::read_to_string(&records_path)
@@ -118,6 +112,24 @@ fn main() -> Result<()> {
         fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Enrolls the corpus's templates (and `--extra-templates`) into `models`, then scans the
+/// corpus images into `records`; returns the scan's wall clock in seconds.
+fn enroll_and_scan(args: &Args, models: &Path, records: &Path) -> Result<f64> {
+    let leakshot = find_leakshot();
+    eprintln!("leakshot binary: {}", leakshot.display());
+    warn_if_stale(&leakshot);
+    fs::create_dir_all(models).with_context(|| format!("creating {}", models.display()))?;
+    if let Some(parent) = records.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    enroll_all(&leakshot, models, &args.corpus.join("templates"))?;
+    if let Some(extra) = &args.extra_templates {
+        enroll_all(&leakshot, models, extra)?;
+    }
+    copy_calibration(models)?;
+    scan(&leakshot, models, args, records)
 }
 
 /// The `leakshot` binary built beside this one (same profile), else whatever `PATH` has.
@@ -161,29 +173,40 @@ fn system_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
+/// A system's name: its directory's name.
+fn system_name(dir: &Path) -> Result<&str> {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("system directory name is not UTF-8: {}", dir.display()))
+}
+
+/// The `.png` templates of one system directory, sorted.
+fn template_pngs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut pngs = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry
+            .with_context(|| format!("listing {}", dir.display()))?
+            .path();
+        let is_png = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+        if is_png && path.is_file() {
+            pngs.push(path);
+        }
+    }
+    pngs.sort();
+    Ok(pngs)
+}
+
 /// Runs `leakshot enroll --models MODELS --name SYSTEM <pngs>` for every system directory.
 fn enroll_all(leakshot: &Path, models: &Path, templates: &Path) -> Result<()> {
     for dir in system_dirs(templates)? {
-        let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
-            bail!("system directory name is not UTF-8: {}", dir.display());
-        };
-        let mut pngs = Vec::new();
-        for entry in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
-            let path = entry
-                .with_context(|| format!("listing {}", dir.display()))?
-                .path();
-            let is_png = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("png"));
-            if is_png && path.is_file() {
-                pngs.push(path);
-            }
-        }
+        let name = system_name(&dir)?;
+        let pngs = template_pngs(&dir)?;
         if pngs.is_empty() {
             eprintln!("warning: no .png templates in {}, skipped", dir.display());
             continue;
         }
-        pngs.sort();
         eprintln!("enrolling {name} ({} templates)", pngs.len());
         let output = Command::new(leakshot)
             .arg("enroll")

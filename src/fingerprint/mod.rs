@@ -89,8 +89,8 @@ fn split_spans(chars: &[char]) -> Vec<(usize, usize)> {
     spans
 }
 
-/// Tokens worth matching: two or more characters, and numbers only when they are long
-/// enough to be identifiers (badge numbers) rather than table noise.
+/// Tokens worth matching: two or more characters, and numbers only when they look like
+/// identifiers (badge or reference numbers), not amounts, counts or years.
 fn is_useful(token: &str) -> bool {
     let len = token.chars().count();
     if len < 2 || len > 40 {
@@ -98,7 +98,8 @@ fn is_useful(token: &str) -> bool {
     }
     let digits = token.chars().filter(|c| c.is_ascii_digit()).count();
     if digits == len {
-        return len >= 3;
+        let year_like = len == 4 && (token.starts_with("19") || token.starts_with("20"));
+        return len >= 4 && !year_like && !token.ends_with("000");
     }
     // Mixed junk like "a1b2" from OCR noise: keep only mostly-letter tokens.
     digits * 2 <= len
@@ -130,6 +131,18 @@ pub fn is_generic_ui(token: &str) -> bool {
             .collect()
     })
     .contains(token)
+}
+
+/// Month and weekday names and their abbreviations: every dated page shows some.
+pub fn is_calendar_word(token: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+        "dec", "january", "february", "march", "april", "june", "july", "august", "september",
+        "october", "november", "december", "mon", "tue", "tues", "wed", "thu", "thur", "thurs",
+        "fri", "sat", "sun", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+        "sunday", "am", "pm", "today", "yesterday",
+    ];
+    WORDS.contains(&token)
 }
 
 /// Words of protective markings (government security classifications and handling caveats).
@@ -194,7 +207,8 @@ mod tests {
 
     #[test]
     fn drops_noise_tokens() {
-        let toks = tokens_from_words(&[word("a", 0.0), word("12", 0.0), word("4471", 0.0)], 1.0);
+        let words = [word("a", 0.0), word("12", 0.0), word("2019", 0.0), word("4471", 0.0)];
+        let toks = tokens_from_words(&words, 1.0);
         let texts: Vec<_> = toks.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(texts, ["4471"]);
     }
@@ -210,21 +224,66 @@ mod tests {
 /// Everything the matcher needs to know about one image.
 #[derive(Debug, Clone)]
 pub struct ImageFingerprint {
+    /// Size of the space the token boxes are in: the image, or the rectified screen.
     pub width: u32,
     pub height: u32,
     pub tokens: Vec<Token>,
     pub palette: layout::Palette,
     /// Median glyph height in original pixels, when measurable.
     pub glyph_height: Option<f32>,
+    /// Where a rectified screen sits in the image: token boxes are in the rectified
+    /// screen's pixels and map back to image pixels through it.
+    pub screen: Option<ScreenMap>,
+}
+
+/// Maps rectified-screen coordinates back to image pixels.
+#[derive(Clone, Copy)]
+pub struct ScreenMap {
+    /// Screen corners in image pixels: top-left, top-right, bottom-right, bottom-left.
+    pub corners: [(f32, f32); 4],
+    to_image: imageproc::geometric_transformations::Projection,
+    work_scale: f32,
+}
+
+impl ImageFingerprint {
+    /// A token's box in image pixels: [left, top, width, height].
+    pub fn image_box(&self, t: &Token) -> [f32; 4] {
+        let Some(m) = &self.screen else {
+            return [t.x, t.y, t.w, t.h];
+        };
+        let map = |x: f32, y: f32| {
+            let (u, v) = m.to_image * (x * m.work_scale, y * m.work_scale);
+            (u / m.work_scale, v / m.work_scale)
+        };
+        let pts = [map(t.x, t.y), map(t.x + t.w, t.y), map(t.x, t.y + t.h), map(t.x + t.w, t.y + t.h)];
+        let (x0, y0) = pts.iter().fold((f32::MAX, f32::MAX), |a, p| (a.0.min(p.0), a.1.min(p.1)));
+        let (x1, y1) = pts.iter().fold((f32::MIN, f32::MIN), |a, p| (a.0.max(p.0), a.1.max(p.1)));
+        [x0, y0, x1 - x0, y1 - y0]
+    }
+}
+
+impl std::fmt::Debug for ScreenMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScreenMap").field("corners", &self.corners).finish()
+    }
 }
 
 /// Fingerprints a prepared image from its OCR words.
 pub fn fingerprint(prepared: &crate::preprocess::Prepared, words: &[OcrWord]) -> ImageFingerprint {
     ImageFingerprint {
-        width: prepared.width,
-        height: prepared.height,
+        width: prepared
+            .screen
+            .map_or(prepared.width, |s| (s.width as f32 / prepared.work_scale) as u32),
+        height: prepared
+            .screen
+            .map_or(prepared.height, |s| (s.height as f32 / prepared.work_scale) as u32),
         tokens: tokens_from_words(words, prepared.ocr_scale),
         palette: layout::Palette::of(&prepared.thumb),
         glyph_height: prepared.glyph_height,
+        screen: prepared.screen.map(|s| ScreenMap {
+            corners: s.corners.map(|(x, y)| (x / prepared.work_scale, y / prepared.work_scale)),
+            to_image: s.to_image,
+            work_scale: prepared.work_scale,
+        }),
     }
 }

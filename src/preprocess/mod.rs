@@ -7,11 +7,15 @@
 use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
 use imageproc::integral_image::{integral_image, sum_image_pixels};
 
+pub mod screen;
+
+pub use screen::Screen;
+
 /// Long side above which an image is first reduced: more pixels than this add cost, not text.
 pub const WORKING_MAX_SIDE: u32 = 3000;
 /// Median glyph height (pixels) we scale scanned images to for OCR. Tesseract reads best
 /// around here; larger costs time for little gain.
-pub const SCAN_GLYPH_HEIGHT: f32 = 17.0;
+pub const SCAN_GLYPH_HEIGHT: f32 = 22.0;
 /// Enrollment screenshots are few and clean: read them larger, for the best vocabulary.
 pub const ENROLL_GLYPH_HEIGHT: f32 = 22.0;
 /// OCR input is never larger than this many pixels, whatever the estimate says.
@@ -30,6 +34,24 @@ pub struct Prepared {
     /// Original width and height.
     pub width: u32,
     pub height: u32,
+    /// The monitor found in a phone photo, when OCR ran on its rectified pixels. Then OCR
+    /// coordinates are in the rectified screen; see [`Prepared::to_image`].
+    pub screen: Option<Screen>,
+    /// Working pixels per original pixel (below 1 for huge images).
+    pub work_scale: f32,
+}
+
+impl Prepared {
+    /// Maps a point of analysis space (OCR pixels / `ocr_scale`) to original image pixels.
+    pub fn to_image(&self, x: f32, y: f32) -> (f32, f32) {
+        match &self.screen {
+            None => (x, y),
+            Some(s) => {
+                let (u, v) = s.to_image * (x * self.work_scale, y * self.work_scale);
+                (u / self.work_scale, v / self.work_scale)
+            }
+        }
+    }
 }
 
 /// Scale, grayscale and stretch `image` for OCR, aiming at `glyph_target` pixels of median
@@ -43,11 +65,15 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
         1.0
     };
     let gray_full = image.to_luma8();
-    let work = if work_scale < 1.0 {
+    let mut work = if work_scale < 1.0 {
         resize_gray(&gray_full, work_scale, FilterType::Triangle)
     } else {
         gray_full
     };
+    let screen = screen::find_screen(&work);
+    if let Some(s) = &screen {
+        work = screen::rectify(&work, s);
+    }
     let glyph_work = estimate_glyph_height(&work);
     let mut extra = match glyph_work {
         Some(h) => (glyph_target / h).clamp(0.8, 3.0),
@@ -67,6 +93,11 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
     };
     stretch_contrast(&mut ocr_gray);
     let glyph_ocr = glyph_work.map_or(TYPICAL_GLYPH, |h| h * extra);
+    if screen.is_some() {
+        // Phone photos are soft (focus, motion, moire filtering): sharpen at the scale of
+        // the letters, which lifts Tesseract's reading of them markedly.
+        unsharp(&mut ocr_gray, glyph_ocr * 0.5, 2.0);
+    }
     normalise_polarity(&mut ocr_gray, (glyph_ocr * 2.0).max(10.0) as u32);
     let thumb_scale = (256.0 / long as f32).min(1.0);
     let thumb = image::imageops::thumbnail(
@@ -81,6 +112,8 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
         glyph_height: glyph_work.map(|h| h / work_scale),
         width,
         height,
+        screen,
+        work_scale,
     }
 }
 
@@ -92,7 +125,8 @@ fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
 
 /// Glyph height assumed when none could be measured.
 const TYPICAL_GLYPH: f32 = 16.0;
-/// Local background brightness below which a region is taken as dark (light text on it).
+/// Local background brightness below which a region is taken as dark (light text on it),
+/// at most: washed-out photos lower it (see [`normalise_polarity`]).
 const DARK_BACKGROUND: u32 = 150;
 
 /// Inverts dark regions (sidebars, top bars, banners, dark themes) so all text is dark on
@@ -104,22 +138,59 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32) {
     if w == 0 || h == 0 {
         return;
     }
+    // A region is dark relative to the page: on a washed-out photo (grey page) a mid-grey
+    // patch of moire is not a dark panel.
+    let mut hist = [0u32; 256];
+    for p in img.pixels() {
+        hist[p[0] as usize] += 1;
+    }
+    let half = w * h / 2;
+    let mut acc = 0;
+    let median = hist
+        .iter()
+        .position(|&c| {
+            acc += c;
+            acc > half
+        })
+        .unwrap_or(255) as u32;
+    let dark_below = DARK_BACKGROUND.min(median.saturating_sub(70));
     for y in 0..h {
         let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
         for x in 0..w {
             let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
             let n = (x1 - x0 + 1) * (y1 - y0 + 1);
             let mean = sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n;
-            if mean < DARK_BACKGROUND {
+            if mean < dark_below {
+                // Invert, and stretch so the dark background becomes white, like the rest
+                // of the page: one global threshold then suits both.
                 let p = img.get_pixel_mut(x, y);
-                p[0] = 255 - p[0];
+                let inv = 255 - p[0] as u32;
+                p[0] = (inv * 255 / (255 - mean).max(1)).min(255) as u8;
             }
         }
     }
 }
 
-/// Linear stretch between the 1st and 99th percentiles, so faint or washed-out text
-/// (glare, phone photos) uses the whole range.
+/// Unsharp mask: `img + amount * (img - blur(img, sigma))`. The blur runs at a quarter of
+/// the resolution (it is smooth at these sigmas), which keeps it cheap on large images.
+pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
+    let (w, h) = img.dimensions();
+    let f = 4u32;
+    if w < f * 4 || h < f * 4 || sigma < 1.0 {
+        return;
+    }
+    let small = image::imageops::resize(&*img, w / f, h / f, FilterType::Triangle);
+    let blurred_small = imageproc::filter::gaussian_blur_f32(&small, (sigma / f as f32).max(0.5));
+    let blurred = image::imageops::resize(&blurred_small, w, h, FilterType::Triangle);
+    for (p, b) in img.pixels_mut().zip(blurred.pixels()) {
+        let v = p[0] as f32;
+        p[0] = (v + amount * (v - b[0] as f32)).clamp(0.0, 255.0) as u8;
+    }
+}
+
+/// Linear stretch for washed-out images only (glare, grey phone photos): when the darkest
+/// and lightest 0.2% lie less than 160 levels apart. Stretching a clean screenshot would
+/// thicken anti-aliased letters until Tesseract merges them.
 pub fn stretch_contrast(img: &mut GrayImage) {
     let mut hist = [0u64; 256];
     for p in img.pixels() {
@@ -137,8 +208,8 @@ pub fn stretch_contrast(img: &mut GrayImage) {
         }
         255
     };
-    let (lo, hi) = (percentile(0.01), percentile(0.99));
-    if hi <= lo.saturating_add(16) {
+    let (lo, hi) = (percentile(0.002), percentile(0.998));
+    if hi <= lo.saturating_add(16) || hi - lo >= 160 {
         return;
     }
     let (lo_f, span) = (lo as f32, (hi - lo) as f32);
@@ -147,7 +218,7 @@ pub fn stretch_contrast(img: &mut GrayImage) {
     }
 }
 
-/// Median height (pixels) of glyph-like connected components: dark-on-light and
+/// Lower-quartile height (pixels) of glyph-like connected components: dark-on-light and
 /// light-on-dark shapes found by a local-mean threshold. None when too few are found.
 pub fn estimate_glyph_height(gray: &GrayImage) -> Option<f32> {
     // Work on at most ~1.5 MP: this is an estimate, not OCR.
@@ -169,7 +240,9 @@ pub fn estimate_glyph_height(gray: &GrayImage) -> Option<f32> {
         return None;
     }
     heights.sort_by(f32::total_cmp);
-    Some(heights[heights.len() / 2] / s)
+    // A low percentile, not the median: a screenshot inside a post frame has smaller text
+    // than the frame, and it is the screenshot we must read.
+    Some(heights[heights.len() / 4] / s)
 }
 
 /// Pixels differing from their local mean by more than `delta`, darker (`dark`) or lighter.
@@ -261,7 +334,7 @@ mod tests {
 
     #[test]
     fn stretch_uses_full_range() {
-        let mut img = GrayImage::from_fn(100, 10, |x, _| image::Luma([100 + (x as u8) / 2]));
+        let mut img = GrayImage::from_fn(200, 10, |x, _| image::Luma([100 + (x as u8) / 4]));
         stretch_contrast(&mut img);
         let (min, max) = img
             .pixels()

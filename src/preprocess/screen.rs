@@ -1,0 +1,235 @@
+//! Screen finding for phone photos of a monitor (and screenshots inside a dark post frame):
+//! the screen is the largest bright quadrilateral inside a darker surround. Rectifying it
+//! undoes the perspective, so OCR reads level lines and the layout matches by scale and
+//! translation again.
+
+use image::{imageops::FilterType, GrayImage, Luma};
+use imageproc::geometric_transformations::{warp_into, Interpolation, Projection};
+
+/// Long side of the copy the search runs on.
+const SEARCH_SIDE: u32 = 360;
+
+/// A found screen: its corners in the image (top-left, top-right, bottom-right,
+/// bottom-left) and the mapping from rectified pixels back to image pixels.
+#[derive(Clone, Copy)]
+pub struct Screen {
+    pub corners: [(f32, f32); 4],
+    pub to_image: Projection,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Looks for a screen in `gray`. None when the image is not a photo of one (a plain
+/// screenshot fills the frame; a natural photo has no bright quadrilateral).
+pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
+    let (w, h) = gray.dimensions();
+    let s = SEARCH_SIDE as f32 / w.max(h) as f32;
+    if s >= 1.0 {
+        return None;
+    }
+    let small = image::imageops::resize(
+        gray,
+        ((w as f32 * s) as u32).max(1),
+        ((h as f32 * s) as u32).max(1),
+        FilterType::Triangle,
+    );
+    // The surround (desk, wall, bezel) shows at the image border; anything clearly brighter
+    // than it is screen, including a screen's own dark sidebar, which Otsu's split of
+    // the histogram would leave out.
+    let border = border_median(&small);
+    let level = imageproc::contrast::otsu_level(&small).min(border.saturating_add(30));
+    // A photographed screen sits inside its surround: at least two sides of the image
+    // are dark (a screenshot with a dark sidebar and banner can be too; see below).
+    let dark_sides = dark_sides(&small, level);
+    if dark_sides < 2 {
+        return None;
+    }
+    let mask = GrayImage::from_fn(small.width(), small.height(), |x, y| {
+        Luma([if small.get_pixel(x, y)[0] > level { 255 } else { 0 }])
+    });
+    // Close small gaps (dark text, moire) so the screen is one component.
+    let mask = imageproc::morphology::close(&mask, imageproc::distance_transform::Norm::LInf, 2);
+    let labels = imageproc::region_labelling::connected_components(
+        &mask,
+        imageproc::region_labelling::Connectivity::Eight,
+        Luma([0u8]),
+    );
+    let mut areas: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    for p in labels.pixels() {
+        if p[0] != 0 {
+            *areas.entry(p[0]).or_default() += 1;
+        }
+    }
+    let (&label, &area) = areas.iter().max_by_key(|(_, &a)| a)?;
+    let total = (small.width() * small.height()) as f32;
+    let share = area as f32 / total;
+    if !(0.15..=0.85).contains(&share) {
+        return None;
+    }
+    // Extreme points along the diagonals are the corners of a convex quadrilateral.
+    let (mut tl, mut tr, mut br, mut bl) = ((0, 0), (0, 0), (0, 0), (0, 0));
+    let (mut min_sum, mut max_sum, mut min_diff, mut max_diff) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
+    let (mut inside_sum, mut outside_sum, mut outside_n) = (0u64, 0u64, 0u64);
+    for (x, y, l) in labels.enumerate_pixels() {
+        let v = small.get_pixel(x, y)[0] as u64;
+        if l[0] != label {
+            outside_sum += v;
+            outside_n += 1;
+            continue;
+        }
+        inside_sum += v;
+        let (xi, yi) = (x as i64, y as i64);
+        if xi + yi < min_sum {
+            min_sum = xi + yi;
+            tl = (x, y);
+        }
+        if xi + yi > max_sum {
+            max_sum = xi + yi;
+            br = (x, y);
+        }
+        if xi - yi > max_diff {
+            max_diff = xi - yi;
+            tr = (x, y);
+        }
+        if xi - yi < min_diff {
+            min_diff = xi - yi;
+            bl = (x, y);
+        }
+    }
+    // The surround must be clearly darker than the screen.
+    let inside_mean = inside_sum as f32 / area.max(1) as f32;
+    let outside_mean = outside_sum as f32 / outside_n.max(1) as f32;
+    if inside_mean - outside_mean < 50.0 {
+        return None;
+    }
+    let quad = [tl, tr, br, bl].map(|(x, y)| (x as f32, y as f32));
+    // A photo is never perfectly level; panels of a screenshot always are (a UI with a
+    // dark sidebar, top bar and footer has three dark sides). Unless the surround shows
+    // on all four sides, insist on a tilt before calling the region a photographed screen.
+    if dark_sides < 4 && max_tilt_degrees(&quad) < 1.2 {
+        return None;
+    }
+    // A screen fills its quadrilateral; a blob does not.
+    if area as f32 / quad_area(&quad).max(1.0) < 0.85 {
+        return None;
+    }
+    let corners = quad.map(|(x, y)| (x / s, y / s));
+    let dist = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+    let width = dist(corners[0], corners[1]).max(dist(corners[3], corners[2])).round() as u32;
+    let height = dist(corners[0], corners[3]).max(dist(corners[1], corners[2])).round() as u32;
+    if width < 64 || height < 64 {
+        return None;
+    }
+    let rect = [
+        (0.0, 0.0),
+        (width as f32, 0.0),
+        (width as f32, height as f32),
+        (0.0, height as f32),
+    ];
+    let to_image = Projection::from_control_points(rect, corners)?;
+    Some(Screen {
+        corners,
+        to_image,
+        width,
+        height,
+    })
+}
+
+/// The screen's pixels, rectified.
+pub fn rectify(gray: &GrayImage, screen: &Screen) -> GrayImage {
+    let mut out = GrayImage::new(screen.width, screen.height);
+    // warp_into maps image -> output, so give it the inverse of to_image.
+    warp_into(gray, &screen.to_image.invert(), Interpolation::Bilinear, Luma([255]), &mut out);
+    out
+}
+
+fn border_pixels(img: &GrayImage) -> Vec<u8> {
+    let (w, h) = img.dimensions();
+    (0..w)
+        .flat_map(|x| [img.get_pixel(x, 0)[0], img.get_pixel(x, h - 1)[0]])
+        .chain((0..h).flat_map(|y| [img.get_pixel(0, y)[0], img.get_pixel(w - 1, y)[0]]))
+        .collect()
+}
+
+fn border_median(img: &GrayImage) -> u8 {
+    let mut v = border_pixels(img);
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+/// How many of the four image sides are at least 70% darker than `level`.
+fn dark_sides(img: &GrayImage, level: u8) -> usize {
+    let (w, h) = img.dimensions();
+    let share = |pixels: Vec<u8>| {
+        pixels.iter().filter(|&&p| p <= level).count() as f32 / pixels.len().max(1) as f32
+    };
+    let sides = [
+        share((0..w).map(|x| img.get_pixel(x, 0)[0]).collect()),
+        share((0..w).map(|x| img.get_pixel(x, h - 1)[0]).collect()),
+        share((0..h).map(|y| img.get_pixel(0, y)[0]).collect()),
+        share((0..h).map(|y| img.get_pixel(w - 1, y)[0]).collect()),
+    ];
+    sides.iter().filter(|&&s| s >= 0.7).count()
+}
+
+/// Largest angle between an edge of the quadrilateral and the nearest image axis.
+fn max_tilt_degrees(q: &[(f32, f32); 4]) -> f32 {
+    (0..4)
+        .map(|i| {
+            let (a, b) = (q[i], q[(i + 1) % 4]);
+            let (dx, dy) = ((b.0 - a.0).abs(), (b.1 - a.1).abs());
+            dx.min(dy).atan2(dx.max(dy)).to_degrees()
+        })
+        .fold(0.0, f32::max)
+}
+
+fn quad_area(q: &[(f32, f32); 4]) -> f32 {
+    let mut a = 0.0;
+    for i in 0..4 {
+        let (x0, y0) = q[i];
+        let (x1, y1) = q[(i + 1) % 4];
+        a += x0 * y1 - x1 * y0;
+    }
+    a.abs() / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_tilted_bright_screen_on_a_dark_surround() {
+        let (w, h) = (800u32, 600u32);
+        let quad = [(150.0, 120.0), (660.0, 90.0), (690.0, 480.0), (120.0, 500.0)];
+        let img = GrayImage::from_fn(w, h, |x, y| {
+            Luma([if inside(&quad, x as f32, y as f32) { 220 } else { 40 }])
+        });
+        let s = find_screen(&img).expect("screen");
+        for (c, q) in s.corners.iter().zip(quad) {
+            assert!((c.0 - q.0).abs() < 12.0 && (c.1 - q.1).abs() < 12.0, "{c:?} vs {q:?}");
+        }
+        let r = rectify(&img, &s);
+        // The rectified screen is bright throughout (away from its edges).
+        assert!(r.get_pixel(r.width() / 2, r.height() / 2)[0] > 200);
+        assert!(r.get_pixel(20, 20)[0] > 200);
+    }
+
+    #[test]
+    fn screenshot_filling_the_frame_is_not_a_screen_photo() {
+        let img = GrayImage::from_pixel(900, 600, Luma([240]));
+        assert!(find_screen(&img).is_none());
+        // A UI with a dark sidebar and banner is not a screen on a dark surround either.
+        let ui = GrayImage::from_fn(900, 600, |x, y| {
+            Luma([if x < 200 || y > 570 { 50 } else { 240 }])
+        });
+        assert!(find_screen(&ui).is_none());
+    }
+
+    fn inside(q: &[(f32, f32); 4], x: f32, y: f32) -> bool {
+        (0..4).all(|i| {
+            let (x0, y0) = q[i];
+            let (x1, y1) = q[(i + 1) % 4];
+            (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0.0
+        })
+    }
+}
