@@ -2,8 +2,8 @@
 # Installs what leakshot needs on Debian bookworm, builds it, and (by default)
 # scans the bundled test images.
 #
-#   ./setup.sh            install + build + scan test-images/   (same as "scan")
-#   ./setup.sh scan       install + build + scan test-images/
+#   ./setup.sh            install + build + scan test-images/posted/ (same as "scan")
+#   ./setup.sh scan       install + build + scan test-images/posted/
 #   ./setup.sh --no-scan  install + build only
 #
 # Safe to re-run: packages already installed are skipped, cargo rebuilds only
@@ -76,9 +76,9 @@ fi
 # --- Scan the bundled test images -------------------------------------------
 # Findings are JSON lines on stdout; a copy is kept under target/ (git-ignored).
 results=target/scan-results.jsonl
-echo "Scanning test-images/ ..."
+echo "Scanning test-images/posted/ ..."
 set +e
-target/release/leakshot scan --models models test-images | tee "$results"
+target/release/leakshot scan --models models test-images/posted | tee "$results"
 rc=${PIPESTATUS[0]}
 set -e
 

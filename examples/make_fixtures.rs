@@ -1187,6 +1187,8 @@ fn run() -> Result<(), String> {
     };
     let out = &args.out;
     let enrol = out.join("enroll").join("fernhill-casedesk");
+    // What a monitoring job would meet: the README's main command scans this folder.
+    let posted = out.join("posted");
 
     let fbc = fernhill();
     let dashboard = png_bytes(&render(&fbc, &fernhill_dashboard(), &fonts));
@@ -1200,25 +1202,25 @@ fn run() -> Result<(), String> {
     // right and bottom, 0.7x, JPEG quality 70).
     let reports = render(&fbc, &fernhill_reports(), &fonts);
     write(
-        &out.join("positive-reports-page.jpg"),
+        &posted.join("positive-reports-page.jpg"),
         &jpeg_bytes(&posted_style(&reports, 0.85, 0.7), 70),
     )?;
 
     // Negative: same layout and menu words, different organisation.
     let other = render(&ashcombe(), &ashcombe_dashboard(), &fonts);
     write(
-        &out.join("lookalike-other-org.jpg"),
+        &posted.join("lookalike-other-org.jpg"),
         &jpeg_bytes(&other, 75),
     )?;
 
     // Negative: not a screen at all.
     write(
-        &out.join("holiday-photo.jpg"),
+        &posted.join("holiday-photo.jpg"),
         &jpeg_bytes(&holiday_photo(), 80),
     )?;
 
     // Undecodable: a valid PNG cut off after 300 bytes.
-    write(&out.join("corrupt.png"), &dashboard[..300])?;
+    write(&posted.join("corrupt.png"), &dashboard[..300])?;
     Ok(())
 }
 

@@ -9,7 +9,9 @@ use leakshot::preprocess::{prepare, SCAN_GLYPH_HEIGHT};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).ok_or_else(|| anyhow::anyhow!("usage: ocr_words IMAGE [OUT.png]"))?;
+    let path = args
+        .get(1)
+        .ok_or_else(|| anyhow::anyhow!("usage: ocr_words IMAGE [OUT.png]"))?;
     let decoded = decode_file(std::path::Path::new(path), &DecodeLimits::default())?;
     let prepared = prepare(&decoded.image, SCAN_GLYPH_HEIGHT);
     println!(

@@ -269,9 +269,14 @@ fn find_conflicts(
     let (w, h) = (image.width as f32, image.height as f32);
     let mut out: Vec<Conflict> = Vec::new();
     for rt in &reference.tokens {
-        let Some(&e) = tpl.vocab.get(&rt.text) else { continue };
+        let Some(&e) = tpl.vocab.get(&rt.text) else {
+            continue;
+        };
         // Only words naming the organisation, and only ones not read anywhere.
-        if !vocab[e].org || matched_entries.contains(&e) || out.iter().any(|c| c.expected == rt.text) {
+        if !vocab[e].org
+            || matched_entries.contains(&e)
+            || out.iter().any(|c| c.expected == rt.text)
+        {
             continue;
         }
         let (px, py) = sim.apply(rt.center());

@@ -334,7 +334,11 @@ fn build_evidence(
         .filter(|w| w.marking)
         .cloned()
         .collect();
-    let region = union_box(m.inliers.iter().map(|i| fp.image_box(&fp.tokens[i.image_token])));
+    let region = union_box(
+        m.inliers
+            .iter()
+            .map(|i| fp.image_box(&fp.tokens[i.image_token])),
+    );
     let foreign_words: Vec<ForeignWords> = m
         .conflicts
         .iter()
@@ -409,7 +413,9 @@ fn build_evidence(
             region,
             chrome_coverage: f.chrome_coverage,
             palette_similarity: f.palette,
-            screen: fp.screen.map(|s| s.corners.map(|(x, y)| [x.round(), y.round()])),
+            screen: fp
+                .screen
+                .map(|s| s.corners.map(|(x, y)| [x.round(), y.round()])),
         },
         candidates,
     }

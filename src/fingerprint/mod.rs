@@ -93,7 +93,7 @@ fn split_spans(chars: &[char]) -> Vec<(usize, usize)> {
 /// identifiers (badge or reference numbers), not amounts, counts or years.
 fn is_useful(token: &str) -> bool {
     let len = token.chars().count();
-    if len < 2 || len > 40 {
+    if !(2..=40).contains(&len) {
         return false;
     }
     let digits = token.chars().filter(|c| c.is_ascii_digit()).count();
@@ -136,11 +136,51 @@ pub fn is_generic_ui(token: &str) -> bool {
 /// Month and weekday names and their abbreviations: every dated page shows some.
 pub fn is_calendar_word(token: &str) -> bool {
     const WORDS: &[&str] = &[
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-        "dec", "january", "february", "march", "april", "june", "july", "august", "september",
-        "october", "november", "december", "mon", "tue", "tues", "wed", "thu", "thur", "thurs",
-        "fri", "sat", "sun", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-        "sunday", "am", "pm", "today", "yesterday",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "may",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "am",
+        "pm",
+        "today",
+        "yesterday",
     ];
     WORDS.contains(&token)
 }
@@ -207,7 +247,12 @@ mod tests {
 
     #[test]
     fn drops_noise_tokens() {
-        let words = [word("a", 0.0), word("12", 0.0), word("2019", 0.0), word("4471", 0.0)];
+        let words = [
+            word("a", 0.0),
+            word("12", 0.0),
+            word("2019", 0.0),
+            word("4471", 0.0),
+        ];
         let toks = tokens_from_words(&words, 1.0);
         let texts: Vec<_> = toks.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(texts, ["4471"]);
@@ -255,33 +300,46 @@ impl ImageFingerprint {
             let (u, v) = m.to_image * (x * m.work_scale, y * m.work_scale);
             (u / m.work_scale, v / m.work_scale)
         };
-        let pts = [map(t.x, t.y), map(t.x + t.w, t.y), map(t.x, t.y + t.h), map(t.x + t.w, t.y + t.h)];
-        let (x0, y0) = pts.iter().fold((f32::MAX, f32::MAX), |a, p| (a.0.min(p.0), a.1.min(p.1)));
-        let (x1, y1) = pts.iter().fold((f32::MIN, f32::MIN), |a, p| (a.0.max(p.0), a.1.max(p.1)));
+        let pts = [
+            map(t.x, t.y),
+            map(t.x + t.w, t.y),
+            map(t.x, t.y + t.h),
+            map(t.x + t.w, t.y + t.h),
+        ];
+        let (x0, y0) = pts
+            .iter()
+            .fold((f32::MAX, f32::MAX), |a, p| (a.0.min(p.0), a.1.min(p.1)));
+        let (x1, y1) = pts
+            .iter()
+            .fold((f32::MIN, f32::MIN), |a, p| (a.0.max(p.0), a.1.max(p.1)));
         [x0, y0, x1 - x0, y1 - y0]
     }
 }
 
 impl std::fmt::Debug for ScreenMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScreenMap").field("corners", &self.corners).finish()
+        f.debug_struct("ScreenMap")
+            .field("corners", &self.corners)
+            .finish()
     }
 }
 
 /// Fingerprints a prepared image from its OCR words.
 pub fn fingerprint(prepared: &crate::preprocess::Prepared, words: &[OcrWord]) -> ImageFingerprint {
     ImageFingerprint {
-        width: prepared
-            .screen
-            .map_or(prepared.width, |s| (s.width as f32 / prepared.work_scale) as u32),
-        height: prepared
-            .screen
-            .map_or(prepared.height, |s| (s.height as f32 / prepared.work_scale) as u32),
+        width: prepared.screen.map_or(prepared.width, |s| {
+            (s.width as f32 / prepared.work_scale) as u32
+        }),
+        height: prepared.screen.map_or(prepared.height, |s| {
+            (s.height as f32 / prepared.work_scale) as u32
+        }),
         tokens: tokens_from_words(words, prepared.ocr_scale),
         palette: layout::Palette::of(&prepared.thumb),
         glyph_height: prepared.glyph_height,
         screen: prepared.screen.map(|s| ScreenMap {
-            corners: s.corners.map(|(x, y)| (x / prepared.work_scale, y / prepared.work_scale)),
+            corners: s
+                .corners
+                .map(|(x, y)| (x / prepared.work_scale, y / prepared.work_scale)),
             to_image: s.to_image,
             work_scale: prepared.work_scale,
         }),

@@ -45,7 +45,11 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
         return None;
     }
     let mask = GrayImage::from_fn(small.width(), small.height(), |x, y| {
-        Luma([if small.get_pixel(x, y)[0] > level { 255 } else { 0 }])
+        Luma([if small.get_pixel(x, y)[0] > level {
+            255
+        } else {
+            0
+        }])
     });
     // Close small gaps (dark text, moire) so the screen is one component.
     let mask = imageproc::morphology::close(&mask, imageproc::distance_transform::Norm::LInf, 2);
@@ -68,7 +72,8 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
     }
     // Extreme points along the diagonals are the corners of a convex quadrilateral.
     let (mut tl, mut tr, mut br, mut bl) = ((0, 0), (0, 0), (0, 0), (0, 0));
-    let (mut min_sum, mut max_sum, mut min_diff, mut max_diff) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
+    let (mut min_sum, mut max_sum, mut min_diff, mut max_diff) =
+        (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
     let (mut inside_sum, mut outside_sum, mut outside_n) = (0u64, 0u64, 0u64);
     for (x, y, l) in labels.enumerate_pixels() {
         let v = small.get_pixel(x, y)[0] as u64;
@@ -115,8 +120,12 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
     }
     let corners = quad.map(|(x, y)| (x / s, y / s));
     let dist = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
-    let width = dist(corners[0], corners[1]).max(dist(corners[3], corners[2])).round() as u32;
-    let height = dist(corners[0], corners[3]).max(dist(corners[1], corners[2])).round() as u32;
+    let width = dist(corners[0], corners[1])
+        .max(dist(corners[3], corners[2]))
+        .round() as u32;
+    let height = dist(corners[0], corners[3])
+        .max(dist(corners[1], corners[2]))
+        .round() as u32;
     if width < 64 || height < 64 {
         return None;
     }
@@ -139,7 +148,13 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
 pub fn rectify(gray: &GrayImage, screen: &Screen) -> GrayImage {
     let mut out = GrayImage::new(screen.width, screen.height);
     // warp_into maps image -> output, so give it the inverse of to_image.
-    warp_into(gray, &screen.to_image.invert(), Interpolation::Bilinear, Luma([255]), &mut out);
+    warp_into(
+        gray,
+        &screen.to_image.invert(),
+        Interpolation::Bilinear,
+        Luma([255]),
+        &mut out,
+    );
     out
 }
 
@@ -200,13 +215,25 @@ mod tests {
     #[test]
     fn finds_a_tilted_bright_screen_on_a_dark_surround() {
         let (w, h) = (800u32, 600u32);
-        let quad = [(150.0, 120.0), (660.0, 90.0), (690.0, 480.0), (120.0, 500.0)];
+        let quad = [
+            (150.0, 120.0),
+            (660.0, 90.0),
+            (690.0, 480.0),
+            (120.0, 500.0),
+        ];
         let img = GrayImage::from_fn(w, h, |x, y| {
-            Luma([if inside(&quad, x as f32, y as f32) { 220 } else { 40 }])
+            Luma([if inside(&quad, x as f32, y as f32) {
+                220
+            } else {
+                40
+            }])
         });
         let s = find_screen(&img).expect("screen");
         for (c, q) in s.corners.iter().zip(quad) {
-            assert!((c.0 - q.0).abs() < 12.0 && (c.1 - q.1).abs() < 12.0, "{c:?} vs {q:?}");
+            assert!(
+                (c.0 - q.0).abs() < 12.0 && (c.1 - q.1).abs() < 12.0,
+                "{c:?} vs {q:?}"
+            );
         }
         let r = rectify(&img, &s);
         // The rectified screen is bright throughout (away from its edges).

@@ -3,8 +3,8 @@
 //! tables and throughput (see `leakshot::evaluate`). A measurement, not a gate: it exits 0
 //! whenever it produced a report.
 //!
-//! Build the scanner first so the harness does not measure a stale one:
-//! `cargo build --release && cargo run --release --bin accuracy -- CORPUS_DIR`.
+//! `cargo bench --bench accuracy -- CORPUS_DIR [--extra-templates DIR] [--records FILE]`
+//! (cargo builds the `leakshot` binary it drives, in the bench profile, first).
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -39,6 +39,9 @@ struct Args {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Passed by `cargo bench` to every bench target; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// A directory this process created and removes when done, whatever way it ends.
@@ -119,7 +122,6 @@ fn main() -> Result<()> {
 fn enroll_and_scan(args: &Args, models: &Path, records: &Path) -> Result<f64> {
     let leakshot = find_leakshot();
     eprintln!("leakshot binary: {}", leakshot.display());
-    warn_if_stale(&leakshot);
     fs::create_dir_all(models).with_context(|| format!("creating {}", models.display()))?;
     if let Some(parent) = records.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
@@ -132,30 +134,9 @@ fn enroll_and_scan(args: &Args, models: &Path, records: &Path) -> Result<f64> {
     scan(&leakshot, models, args, records)
 }
 
-/// The `leakshot` binary built beside this one (same profile), else whatever `PATH` has.
+/// The `leakshot` binary cargo built for this bench.
 fn find_leakshot() -> PathBuf {
-    let name = format!("leakshot{}", std::env::consts::EXE_SUFFIX);
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(&name)))
-        .filter(|path| path.is_file())
-        .unwrap_or_else(|| PathBuf::from(name))
-}
-
-/// `cargo run --bin accuracy` rebuilds the library and this binary but not `leakshot`, so a
-/// `leakshot` older than the library beside it predates the pipeline it is meant to measure.
-fn warn_if_stale(leakshot: &Path) {
-    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
-    let library = leakshot.with_file_name("libleakshot.rlib");
-    if let (Some(binary), Some(library)) = (modified(leakshot), modified(&library)) {
-        if binary < library {
-            eprintln!(
-                "warning: {} is older than the library it is built from; run \
-                 `cargo build --release` first to measure the current pipeline",
-                leakshot.display()
-            );
-        }
-    }
+    PathBuf::from(env!("CARGO_BIN_EXE_leakshot"))
 }
 
 /// Subdirectories of `dir`, sorted, one per system.

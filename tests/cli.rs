@@ -1,0 +1,222 @@
+//! End-to-end runs of the `leakshot` binary on real images with real Tesseract.
+//!
+//! The bundled fixtures (`test-images/`, `models/`) are always there; tests that use the
+//! shared DEV corpus beside the repository skip themselves when it is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn leakshot(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leakshot"))
+        .args(args)
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .expect("run leakshot")
+}
+
+fn records(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}
+
+fn by_name<'a>(recs: &'a [Value], name: &str) -> &'a Value {
+    recs.iter()
+        .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with(name)))
+        .unwrap_or_else(|| panic!("no record for {name}"))
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("leakshot-e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn bundled_scan_finds_the_leak_and_keeps_going_past_a_corrupt_file() {
+    let models = repo().join("models");
+    let posted = repo().join("test-images/posted");
+    let out = leakshot(&["scan", "--models", path_str(&models), path_str(&posted)]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "exit 1 means a leak was found: {out:?}"
+    );
+    let recs = records(&out);
+    assert_eq!(recs.len(), 4, "one record per file");
+
+    let pos = by_name(&recs, "positive-reports-page.jpg");
+    assert_eq!(pos["leak"], true, "{pos:#}");
+    assert_eq!(pos["verdict"], "leak");
+    assert_eq!(pos["template"], "fernhill-casedesk");
+    let conf = pos["confidence"].as_f64().expect("confidence");
+    assert!((0.0..=1.0).contains(&conf));
+    assert!(pos["error"].is_null());
+    let ev = &pos["evidence"];
+    assert_eq!(ev["org_evidence"], true);
+    let words = ev["matched_words"].as_array().expect("matched_words");
+    assert!(words
+        .iter()
+        .any(|w| w["in_place"] == true && w["box"].as_array().is_some_and(|b| b.len() == 4)));
+    assert!(
+        ev["features"].is_object() && ev["contributions"].is_object() && ev["layout"].is_object()
+    );
+    for stage in ["decode", "preprocess", "ocr", "match", "total"] {
+        assert!(pos["timings_ms"][stage].is_number(), "timing {stage}");
+    }
+
+    let look = by_name(&recs, "lookalike-other-org.jpg");
+    assert_eq!(
+        look["leak"], false,
+        "look-alike of another organisation: {look:#}"
+    );
+    assert_ne!(look["verdict"], "leak");
+
+    let photo = by_name(&recs, "holiday-photo.jpg");
+    assert_eq!(photo["verdict"], "clean");
+
+    let bad = by_name(&recs, "corrupt.png");
+    assert_eq!(bad["leak"], false);
+    assert_eq!(bad["confidence"], 0.0);
+    assert!(
+        bad["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{bad:#}"
+    );
+
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        summary.contains("4 images") && summary.contains("1 errors"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn enroll_writes_a_versioned_template_that_scans_use() {
+    let dir = temp_dir("enroll");
+    let enroll = repo().join("test-images/enroll/fernhill-casedesk");
+    let out = leakshot(&[
+        "enroll",
+        "--models",
+        path_str(&dir),
+        "--name",
+        "fernhill-casedesk",
+        path_str(&enroll.join("dashboard.png")),
+        path_str(&enroll.join("cases.png")),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let text =
+        std::fs::read_to_string(dir.join("fernhill-casedesk.template.json")).expect("template");
+    let t: Value = serde_json::from_str(&text).expect("template JSON");
+    assert_eq!(t["format"], "leakshot-template");
+    assert_eq!(t["version"], 1);
+    assert_eq!(t["references"].as_array().map(Vec::len), Some(2));
+    let vocab = t["vocabulary"].as_array().expect("vocabulary");
+    assert!(vocab
+        .iter()
+        .any(|e| e["token"] == "fernhill" && e["org"] == true && e["chrome"] == true));
+
+    let positive = repo().join("test-images/posted/positive-reports-page.jpg");
+    let out = leakshot(&["scan", "--models", path_str(&dir), path_str(&positive)]);
+    let recs = records(&out);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["template"], "fernhill-casedesk", "{:#}", recs[0]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn output_file_gets_one_line_per_image_and_usage_errors_exit_2() {
+    let dir = temp_dir("output");
+    let file = dir.join("out.jsonl");
+    let models = repo().join("models");
+    let photo = repo().join("test-images/posted/holiday-photo.jpg");
+    let missing = dir.join("does-not-exist.png");
+    let out = leakshot(&[
+        "scan",
+        "--models",
+        path_str(&models),
+        "--output",
+        path_str(&file),
+        path_str(&photo),
+        path_str(&missing),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = std::fs::read_to_string(&file).expect("output file");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[1]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("cannot read")));
+
+    let no_models = leakshot(&[
+        "scan",
+        "--models",
+        path_str(&dir.join("nope")),
+        path_str(&photo),
+    ]);
+    assert_eq!(no_models.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_models.stderr).contains("models"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The shared DEV corpus, when it sits beside the repository.
+fn corpus() -> Option<PathBuf> {
+    let c = repo().join("../shared/corpus");
+    c.join("labels.jsonl").exists().then_some(c)
+}
+
+#[test]
+fn corpus_positive_is_attributed_and_same_kit_lookalike_is_not_a_leak() {
+    let Some(corpus) = corpus() else {
+        eprintln!("skipping: shared corpus not found");
+        return;
+    };
+    let dir = temp_dir("corpus");
+    for system in ["harbour-casemanager", "northbridge-intranet"] {
+        let tdir = corpus.join("templates").join(system);
+        let mut args = vec!["enroll", "--models", path_str(&dir), "--name", system];
+        let pngs: Vec<PathBuf> = ["dashboard.png", "projects.png", "tables.png"]
+            .iter()
+            .map(|n| tdir.join(n))
+            .filter(|p| p.exists())
+            .collect();
+        args.extend(pngs.iter().map(|p| path_str(p)));
+        let out = leakshot(&args);
+        assert!(out.status.success(), "{out:?}");
+    }
+    std::fs::copy(
+        repo().join("models/calibration.json"),
+        dir.join("calibration.json"),
+    )
+    .expect("copy calibration");
+    // img0011: Harbour's dashboard, downscaled JPEG. img0106: Westmere's (another
+    // organisation, a sibling UI kit) dashboard. img0013: a photo.
+    let images: Vec<PathBuf> = ["img0011.jpg", "img0106.jpg", "img0013.jpg"]
+        .iter()
+        .map(|n| corpus.join("images").join(n))
+        .collect();
+    let mut args = vec!["scan", "--models", path_str(&dir)];
+    args.extend(images.iter().map(|p| path_str(p)));
+    let out = leakshot(&args);
+    let recs = records(&out);
+    let pos = by_name(&recs, "img0011.jpg");
+    assert_eq!(pos["verdict"], "leak", "{pos:#}");
+    assert_eq!(pos["template"], "harbour-casemanager");
+    assert_ne!(by_name(&recs, "img0106.jpg")["verdict"], "leak");
+    assert_eq!(by_name(&recs, "img0013.jpg")["verdict"], "clean");
+    let _ = std::fs::remove_dir_all(&dir);
+}
