@@ -227,6 +227,10 @@ fn copy_calibration(models: &Path) -> Result<()> {
 /// Runs `leakshot scan` over the corpus images and returns its wall clock in seconds. Exit 1
 /// only means a leak was found; 2 (or a signal) is a failure.
 fn scan(leakshot: &Path, models: &Path, args: &Args, records: &Path) -> Result<f64> {
+    // `scan --output` appends (crash-safe output); a measurement starts from an empty file.
+    if records.exists() {
+        fs::remove_file(records).with_context(|| format!("clearing {}", records.display()))?;
+    }
     let mut command = Command::new(leakshot);
     command
         .arg("scan")

@@ -374,13 +374,40 @@ fn fit_geometry(
                 continue;
             };
             let (score, inliers) = score_hypothesis(&sim, &cands, img, ref_tokens);
-            if score > best.0 {
+            if score > best.0 && is_layout(&inliers, ref_tokens) {
                 best = (score, sim, inliers);
             }
         }
     }
     best
 }
+
+/// Whether a consistent set says "same layout" rather than "same words": three content
+/// words over two or more rows, or five along one row. Fewer fit by chance, and a few words
+/// of one line fit any copy of that line wherever it is (a public page repeating the
+/// organisation's name). Function words ("it", "the") and month names (every chart axis)
+/// align by chance and do not count.
+fn is_layout(inliers: &[Inlier], ref_tokens: &[Token]) -> bool {
+    let content: Vec<&Token> = inliers
+        .iter()
+        .map(|i| &ref_tokens[i.reference_token])
+        .filter(|t| {
+            crate::fingerprint::english_zipf(&t.text) < FUNCTION_WORD_ZIPF
+                && !crate::fingerprint::is_calendar_word(&t.text)
+        })
+        .collect();
+    let (mut lo, mut hi, mut h) = (f32::MAX, f32::MIN, 0.0f32);
+    for t in &content {
+        lo = lo.min(t.y);
+        hi = hi.max(t.y);
+        h = h.max(t.h);
+    }
+    let multi_row = hi - lo >= 1.5 * h;
+    content.len() >= if multi_row { 3 } else { 5 }
+}
+
+/// Zipf frequency from which an English word is a function word ("it", "you", "the").
+const FUNCTION_WORD_ZIPF: f32 = 5.6;
 
 /// The similarity taking reference tokens `ra`, `rb` onto image tokens `ia`, `ib`, if the two
 /// correspondences agree on scale (distance ratio vs. letter-height ratio) and direction.

@@ -208,7 +208,7 @@ pub fn distinctiveness(token: &str) -> f32 {
     if token.chars().all(|c| c.is_ascii_digit()) {
         return 0.5;
     }
-    if is_generic_ui(token) {
+    if is_generic_ui(token) || is_calendar_word(token) {
         return 0.15;
     }
     let zipf = english_zipf(token);

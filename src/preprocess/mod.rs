@@ -19,7 +19,7 @@ pub const SCAN_GLYPH_HEIGHT: f32 = 22.0;
 /// Enrollment screenshots are few and clean: read them larger, for the best vocabulary.
 pub const ENROLL_GLYPH_HEIGHT: f32 = 22.0;
 /// OCR input is never larger than this many pixels, whatever the estimate says.
-pub const MAX_OCR_PIXELS: f32 = 5.5e6;
+pub const MAX_OCR_PIXELS: f32 = 6.5e6;
 
 /// What the later stages consume.
 pub struct Prepared {
@@ -76,7 +76,7 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
     }
     let glyph_work = estimate_glyph_height(&work);
     let mut extra = match glyph_work {
-        Some(h) => (glyph_target / h).clamp(0.8, 3.0),
+        Some(h) => (glyph_target / h).clamp(0.8, 4.0),
         // No text-like shapes: a moderate upscale still gives OCR its chance.
         None => (1600.0 / work.width().max(1) as f32).clamp(1.0, 2.0),
     };
