@@ -10,18 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
+use crate::evaluate::{parse_labels, Label};
 use crate::report::CandidateScore;
 use crate::score::{fit_logistic, FEATURE_NAMES};
 use crate::template::{Calibration, CALIBRATION_FORMAT_VERSION};
-
-/// What calibration needs of a label line.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Label {
-    pub file: String,
-    pub leak: bool,
-    #[serde(default)]
-    pub system: Option<String>,
-}
 
 /// What calibration needs of a record line.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,11 +36,7 @@ pub struct Sample {
 
 /// Joins records to labels by file name suffix (`images/img0001.jpg`).
 pub fn join(records_jsonl: &str, labels_jsonl: &str) -> Result<Vec<Sample>, String> {
-    let labels: Vec<Label> = labels_jsonl
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).map_err(|e| format!("bad label line: {e}")))
-        .collect::<Result<_, _>>()?;
+    let labels = parse_labels(labels_jsonl).map_err(|e| e.to_string())?;
     let mut by_name: HashMap<String, Label> = HashMap::new();
     for l in labels {
         let name = l.file.rsplit('/').next().unwrap_or(&l.file).to_string();
@@ -114,15 +102,9 @@ fn image_confidence(w: &[f64], b: f64, s: &Sample, leak_cap: f64) -> (f64, Optio
         .unwrap_or((0.0, None))
 }
 
-/// Smallest threshold that at most `fpr` of `negatives` reach (strictly above the rest).
-pub fn threshold_at_fpr(negatives: &[f64], fpr: f64) -> f64 {
-    let mut v = negatives.to_vec();
-    v.sort_by(|a, b| b.total_cmp(a));
-    let k = (fpr * v.len() as f64).floor() as usize;
-    match v.get(k) {
-        Some(&x) => (x + 1e-4).min(1.0),
-        None => 0.0,
-    }
+/// Smallest threshold in [0, 1] that at most `fpr` of `negatives` reach.
+fn threshold_at_fpr(negatives: &[f64], fpr: f64) -> f64 {
+    crate::evaluate::threshold_at_fpr(negatives, fpr).map_or(0.0, |t| t.clamp(0.0, 1.0))
 }
 
 /// The fitted calibration and a human-readable report.
@@ -236,6 +218,7 @@ mod tests {
         let neg = [0.1, 0.9, 0.3, 0.2];
         assert!(threshold_at_fpr(&neg, 0.0) > 0.9);
         let t = threshold_at_fpr(&neg, 0.25);
-        assert!(t > 0.3 && t < 0.9);
+        assert!(t > 0.3 && t <= 0.9);
+        assert_eq!(threshold_at_fpr(&[], 0.01), 0.0);
     }
 }

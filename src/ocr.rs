@@ -37,6 +37,7 @@ impl OcrEngine {
     }
 
     fn start() -> Result<Tesseract, OcrError> {
+        silence_leptonica();
         let mut tess =
             Tesseract::new(None, Some("eng")).map_err(|e| OcrError::Init(e.to_string()))?;
         // UI screens are scattered labels, not paragraphs: sparse text finds them all.
@@ -66,6 +67,20 @@ impl OcrEngine {
         self.tess = Some(tess);
         Ok(parse_tsv(&tsv))
     }
+}
+
+/// Leptonica prints diagnostics ("Error in boxClipToRectangle") to stderr for odd page
+/// layouts; they are not errors of ours and would drown the scan's own messages.
+fn silence_leptonica() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use tesseract::plumbing::leptonica_sys;
+        // SAFETY: setMsgSeverity only stores an integer in Leptonica's global message
+        // level; it is called once, before any engine exists.
+        unsafe {
+            leptonica_sys::setMsgSeverity(leptonica_sys::L_SEVERITY_NONE as i32);
+        }
+    });
 }
 
 /// Parses Tesseract's TSV output, keeping level-5 (word) rows with text.
