@@ -13,7 +13,7 @@ use crate::matcher::Features;
 use crate::template::{Calibration, CALIBRATION_FORMAT_VERSION};
 
 /// Feature names of the model, in order. Stable: they appear in `calibration.json`.
-pub const FEATURE_NAMES: [&str; 8] = [
+pub const FEATURE_NAMES: [&str; 10] = [
     "ln_chrome_geo_weight",
     "ln_content_geo_weight",
     "ln_geo_count",
@@ -22,13 +22,15 @@ pub const FEATURE_NAMES: [&str; 8] = [
     "palette_in_place",
     "neg_foreign_weight",
     "ln_org_geo_weight",
+    "ln_org_weight",
+    "ln_text_weight",
 ];
 
 /// Organisation-naming weight read in the image from which we call it organisation evidence.
 pub const MIN_ORG_WEIGHT: f32 = 0.85;
 
 /// The model's inputs for one match.
-pub fn feature_vector(f: &Features) -> [f64; 8] {
+pub fn feature_vector(f: &Features) -> [f64; 10] {
     [
         (1.0 + f.chrome_geo_weight as f64).ln(),
         (1.0 + (f.geo_weight - f.chrome_geo_weight).max(0.0) as f64).ln(),
@@ -42,6 +44,10 @@ pub fn feature_vector(f: &Features) -> [f64; 8] {
         // The organisation's words where the system shows them (brand, badge, footer), not
         // merely somewhere in the image.
         (1.0 + f.org_geo_weight as f64).ln(),
+        // Organisation words anywhere, and vocabulary anywhere: weak alone (public pages
+        // have both), telling next to a UI that is partly in place.
+        (1.0 + f.org_weight as f64).ln(),
+        (1.0 + f.text_weight as f64).ln(),
     ]
 }
 
@@ -111,7 +117,7 @@ pub fn default_calibration() -> Calibration {
         format: "leakshot-calibration".into(),
         version: CALIBRATION_FORMAT_VERSION,
         features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        weights: vec![1.5, 0.5, 0.3, 3.0, 1.0, 2.0, 2.0, 1.0],
+        weights: vec![1.5, 0.5, 0.3, 3.0, 1.0, 2.0, 2.0, 1.0, 0.3, 0.3],
         bias: -7.0,
         leak_threshold: 0.5,
         review_threshold: 0.25,
