@@ -102,6 +102,9 @@ fn image_confidence(w: &[f64], b: f64, s: &Sample, leak_cap: f64) -> (f64, Optio
         .unwrap_or((0.0, None))
 }
 
+/// Margin added to the leak threshold above the highest negative it must exclude.
+const LEAK_MARGIN: f64 = 0.01;
+
 /// Smallest threshold in [0, 1] that at most `fpr` of `negatives` reach.
 fn threshold_at_fpr(negatives: &[f64], fpr: f64) -> f64 {
     crate::evaluate::threshold_at_fpr(negatives, fpr).map_or(0.0, |t| t.clamp(0.0, 1.0))
@@ -171,7 +174,12 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
         })
         .collect();
     let n_neg = org_neg.len();
-    let leak_threshold = threshold_at_fpr(&org_neg, leak_fpr).max(0.5);
+    // A small margin above the highest allowed negative: the stored weights are rounded,
+    // and unseen negatives vary more than these.
+    let leak_threshold = ((threshold_at_fpr(&org_neg, leak_fpr) + LEAK_MARGIN).max(0.5) * 1e4)
+        .ceil()
+        .min(1e4)
+        / 1e4;
     let gated_neg: Vec<f64> = samples
         .iter()
         .filter(|s| !s.label.leak)
@@ -198,7 +206,7 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
         features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
         weights: weights.iter().map(|w| (w * 1e4).round() / 1e4).collect(),
         bias: (bias * 1e4).round() / 1e4,
-        leak_threshold: (leak_threshold * 1e4).round() / 1e4,
+        leak_threshold,
         review_threshold: (review_threshold * 1e4).round() / 1e4,
         provenance: format!(
             "leakshot calibrate --leak-fpr {leak_fpr} --review-fpr {review_fpr}: {} labelled images, {} negatives",

@@ -90,6 +90,9 @@ impl IndexedTemplate {
     }
 }
 
+/// Pseudo-count of unmatched words added to the precision's denominator.
+const PRECISION_PRIOR: f32 = 4.0;
+
 /// A matched word that is geometrically consistent with the best reference.
 #[derive(Debug, Clone)]
 pub struct Inlier {
@@ -129,7 +132,8 @@ pub struct Features {
     pub chrome_geo_weight: f32,
     /// Share of the template's chrome weight found in place.
     pub chrome_coverage: f32,
-    /// Share of the image's distinct tokens that belong to the vocabulary.
+    /// Share of the image's distinct tokens that belong to the vocabulary (smoothed
+    /// towards 0 when few words were read).
     pub precision: f32,
     /// Colour-palette similarity with the closest reference.
     pub palette: f32,
@@ -190,7 +194,9 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .map(|&e| vocab[e].weight)
         .sum();
     let distinct_image: HashSet<&str> = image.tokens.iter().map(|t| t.text.as_str()).collect();
-    let precision = (distinct_entries.len() as f32 / distinct_image.len().max(1) as f32).min(1.0);
+    // Smoothed: one word read and matched is not "all the text is the system's".
+    let precision =
+        (distinct_entries.len() as f32 / (distinct_image.len() as f32 + PRECISION_PRIOR)).min(1.0);
 
     let mut best = (0.0f32, 0usize, Similarity::default(), Vec::new());
     for (r, reference) in tpl.template.references.iter().enumerate() {

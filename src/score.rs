@@ -19,7 +19,7 @@ pub const FEATURE_NAMES: [&str; 10] = [
     "ln_geo_count",
     "chrome_coverage",
     "precision",
-    "palette_in_place",
+    "palette_with_words",
     "neg_foreign_weight",
     "ln_org_geo_weight",
     "ln_org_weight",
@@ -37,8 +37,8 @@ pub fn feature_vector(f: &Features) -> [f64; 10] {
         (1.0 + f.geo_count as f64).ln(),
         f.chrome_coverage as f64,
         f.precision as f64,
-        // Colours alone match photos of anything blue; they count with words in place.
-        f.palette as f64 * (1.0 - (-(f.geo_count as f64) / 3.0).exp()),
+        // Colours alone match photos of anything blue; they count with the system's words.
+        f.palette as f64 * (1.0 - (-((f.geo_count + f.text_weight) as f64) / 3.0).exp()),
         // Negated: the fit keeps weights non-negative, and this is evidence against.
         -(f.foreign_weight as f64),
         // The organisation's words where the system shows them (brand, badge, footer), not
