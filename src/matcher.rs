@@ -68,7 +68,12 @@ impl IndexedTemplate {
             return Some(i);
         }
         let len = token.chars().count();
-        if len < 5 {
+        // Fuzzy matching repairs OCR misreadings, which are rarely real words: a word read
+        // correctly ("settings") must not be taken for a neighbour ("lettings").
+        if len < 5
+            || crate::fingerprint::english_zipf(token) > 0.0
+            || crate::fingerprint::is_generic_ui(token)
+        {
             return None;
         }
         let max_dist = if len >= 9 { 2 } else { 1 };

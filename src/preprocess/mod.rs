@@ -118,10 +118,28 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
     }
 }
 
+/// Resizes with `fast_image_resize` (SIMD convolution): the OCR upscale is the costliest
+/// step of preprocessing, and the `image` crate's resize is several times slower.
 fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
     let w = ((img.width() as f32 * scale).round() as u32).max(1);
     let h = ((img.height() as f32 * scale).round() as u32).max(1);
-    image::imageops::resize(img, w, h, filter)
+    fast_resize(img, w, h, filter).unwrap_or_else(|| image::imageops::resize(img, w, h, filter))
+}
+
+fn fast_resize(img: &GrayImage, w: u32, h: u32, filter: FilterType) -> Option<GrayImage> {
+    use fast_image_resize as fr;
+    let src = fr::images::ImageRef::new(img.width(), img.height(), img.as_raw(), fr::PixelType::U8)
+        .ok()?;
+    let mut dst = fr::images::Image::new(w, h, fr::PixelType::U8);
+    let alg = match filter {
+        FilterType::CatmullRom => fr::FilterType::CatmullRom,
+        FilterType::Lanczos3 => fr::FilterType::Lanczos3,
+        FilterType::Gaussian => fr::FilterType::Gaussian,
+        FilterType::Nearest | FilterType::Triangle => fr::FilterType::Bilinear,
+    };
+    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(alg));
+    fr::Resizer::new().resize(&src, &mut dst, &options).ok()?;
+    GrayImage::from_raw(w, h, dst.into_vec())
 }
 
 /// Glyph height assumed when none could be measured.
@@ -134,7 +152,6 @@ const DARK_BACKGROUND: u32 = 150;
 /// light: Tesseract reads light-on-dark text poorly. `radius` should span a few glyphs, so
 /// the local mean reflects the background rather than the letters.
 pub fn normalise_polarity(img: &mut GrayImage, radius: u32) {
-    let integral = integral_image::<_, u32>(&*img);
     let (w, h) = img.dimensions();
     if w == 0 || h == 0 {
         return;
@@ -155,20 +172,48 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32) {
         })
         .unwrap_or(255) as u32;
     let dark_below = DARK_BACKGROUND.min(median.saturating_sub(70));
-    for y in 0..h {
-        let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
-        for x in 0..w {
-            let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
-            let n = (x1 - x0 + 1) * (y1 - y0 + 1);
-            let mean = sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n;
-            if mean < dark_below {
-                // Invert, and stretch so the dark background becomes white, like the rest
-                // of the page: one global threshold then suits both.
-                let p = img.get_pixel_mut(x, y);
-                let inv = 255 - p[0] as u32;
-                p[0] = (inv * 255 / (255 - mean).max(1)).min(255) as u8;
+    let grid = MeanGrid::new(img, radius, 4);
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        let mean = grid.at(x, y);
+        if mean < dark_below {
+            // Invert, and stretch so the dark background becomes white, like the rest of
+            // the page: one global threshold then suits both.
+            let inv = 255 - p[0] as u32;
+            p[0] = (inv * 255 / (255 - mean).max(1)).min(255) as u8;
+        }
+    }
+}
+
+/// Means of the (2 * radius + 1)-square windows of an image, sampled every `step` pixels:
+/// the windows span many pixels, so neighbouring means barely differ and sampling them
+/// saves most of the cost on large OCR images.
+struct MeanGrid {
+    step: u32,
+    cols: u32,
+    means: Vec<u32>,
+}
+
+impl MeanGrid {
+    fn new(img: &GrayImage, radius: u32, step: u32) -> MeanGrid {
+        let integral = integral_image::<_, u32>(img);
+        let (w, h) = img.dimensions();
+        let (cols, rows) = (w.div_ceil(step), h.div_ceil(step));
+        let mut means = Vec::with_capacity((cols * rows) as usize);
+        for gy in 0..rows {
+            let y = (gy * step + step / 2).min(h - 1);
+            let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
+            for gx in 0..cols {
+                let x = (gx * step + step / 2).min(w - 1);
+                let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
+                let n = (x1 - x0 + 1) * (y1 - y0 + 1);
+                means.push(sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n);
             }
         }
+        MeanGrid { step, cols, means }
+    }
+
+    fn at(&self, x: u32, y: u32) -> u32 {
+        self.means[((y / self.step) * self.cols + x / self.step) as usize]
     }
 }
 
@@ -248,13 +293,10 @@ pub fn estimate_glyph_height(gray: &GrayImage) -> Option<f32> {
 
 /// Pixels differing from their local mean by more than `delta`, darker (`dark`) or lighter.
 fn local_mask(img: &GrayImage, radius: u32, delta: i32, dark: bool) -> GrayImage {
-    let integral = integral_image::<_, u32>(img);
+    let grid = MeanGrid::new(img, radius, 2);
     let (w, h) = img.dimensions();
     GrayImage::from_fn(w, h, |x, y| {
-        let (x0, y0) = (x.saturating_sub(radius), y.saturating_sub(radius));
-        let (x1, y1) = ((x + radius).min(w - 1), (y + radius).min(h - 1));
-        let n = (x1 - x0 + 1) * (y1 - y0 + 1);
-        let mean = (sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n) as i32;
+        let mean = grid.at(x, y) as i32;
         let v = img.get_pixel(x, y)[0] as i32;
         let hit = if dark {
             v < mean - delta
@@ -269,13 +311,15 @@ fn local_mask(img: &GrayImage, radius: u32, delta: i32, dark: bool) -> GrayImage
 fn component_heights(mask: &GrayImage) -> Vec<f32> {
     use imageproc::region_labelling::{connected_components, Connectivity};
     let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8]));
-    let mut boxes: std::collections::HashMap<u32, [u32; 5]> = std::collections::HashMap::new();
+    // Labels are dense (1..=n): a vector of boxes [x0, y0, x1, y1, pixel count].
+    let n = labels.pixels().map(|l| l[0]).max().unwrap_or(0) as usize;
+    let mut boxes = vec![[u32::MAX, u32::MAX, 0, 0, 0]; n + 1];
     for (x, y, l) in labels.enumerate_pixels() {
-        let l = l[0];
+        let l = l[0] as usize;
         if l == 0 {
             continue;
         }
-        let b = boxes.entry(l).or_insert([x, y, x, y, 0]);
+        let b = &mut boxes[l];
         b[0] = b[0].min(x);
         b[1] = b[1].min(y);
         b[2] = b[2].max(x);
@@ -283,7 +327,9 @@ fn component_heights(mask: &GrayImage) -> Vec<f32> {
         b[4] += 1;
     }
     boxes
-        .values()
+        .iter()
+        .skip(1)
+        .filter(|b| b[4] > 0)
         .filter_map(|b| {
             let (w, h) = ((b[2] - b[0] + 1) as f32, (b[3] - b[1] + 1) as f32);
             let fill = b[4] as f32 / (w * h);
