@@ -246,7 +246,19 @@ fn calibrate(
     if samples.is_empty() {
         bail!("no record matched a label: scan the labelled corpus first");
     }
-    let (cal, report) = leakshot::calibrate::calibrate(&samples, leak_fpr, review_fpr);
+    let (mut cal, report) = leakshot::calibrate::calibrate(&samples, leak_fpr, review_fpr);
+    // Name the data in the provenance: its folder and the labels file.
+    let data: Vec<String> = labels
+        .iter()
+        .rev()
+        .take(2)
+        .map(|c| c.to_string_lossy().into_owned())
+        .collect();
+    cal.provenance = format!(
+        "{}; labels {}",
+        cal.provenance,
+        data.into_iter().rev().collect::<Vec<_>>().join("/")
+    );
     eprint!("{report}");
     let path = cal.save(&models)?;
     eprintln!("leakshot: wrote {}", path.display());
