@@ -62,6 +62,15 @@ pub struct ScanSummary {
     pub seconds: f64,
 }
 
+impl ScanSummary {
+    fn count(&mut self, r: &Record) {
+        self.images += 1;
+        self.errors += usize::from(r.error.is_some());
+        self.leaks += usize::from(r.verdict == Verdict::Leak);
+        self.reviews += usize::from(r.verdict == Verdict::Review);
+    }
+}
+
 impl Scanner {
     pub fn new(models: Models, options: ScanOptions) -> Scanner {
         let mut calibration = models.calibration;
@@ -130,19 +139,14 @@ impl Scanner {
             for (seq, record) in rx {
                 pending.insert(seq, record);
                 while let Some(r) = pending.remove(&next_seq) {
-                    summary.images += 1;
-                    summary.errors += usize::from(r.error.is_some());
-                    summary.leaks += usize::from(r.verdict == Verdict::Leak);
-                    summary.reviews += usize::from(r.verdict == Verdict::Review);
+                    summary.count(&r);
                     sink(r);
                     next_seq += 1;
                 }
             }
             // Records after a gap (a worker stopped early) still get written.
             for (_, r) in pending {
-                summary.images += 1;
-                summary.errors += usize::from(r.error.is_some());
-                summary.leaks += usize::from(r.verdict == Verdict::Leak);
+                summary.count(&r);
                 sink(r);
             }
         });
