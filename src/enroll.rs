@@ -122,7 +122,6 @@ mod tests {
                 })
                 .collect(),
             palette: Palette::default(),
-            glyph_height: None,
             screen: None,
         }
     }

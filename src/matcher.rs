@@ -509,7 +509,6 @@ mod tests {
             height: 768,
             tokens,
             palette: Palette::default(),
-            glyph_height: None,
             screen: None,
         }
     }

@@ -274,8 +274,6 @@ pub struct ImageFingerprint {
     pub height: u32,
     pub tokens: Vec<Token>,
     pub palette: layout::Palette,
-    /// Median glyph height in original pixels, when measurable.
-    pub glyph_height: Option<f32>,
     /// Where a rectified screen sits in the image: token boxes are in the rectified
     /// screen's pixels and map back to image pixels through it.
     pub screen: Option<ScreenMap>,
@@ -335,7 +333,6 @@ pub fn fingerprint(prepared: &crate::preprocess::Prepared, words: &[OcrWord]) ->
         }),
         tokens: tokens_from_words(words, prepared.ocr_scale),
         palette: layout::Palette::of(&prepared.thumb),
-        glyph_height: prepared.glyph_height,
         screen: prepared.screen.map(|s| ScreenMap {
             corners: s
                 .corners

@@ -35,23 +35,10 @@ pub struct Prepared {
     pub width: u32,
     pub height: u32,
     /// The monitor found in a phone photo, when OCR ran on its rectified pixels. Then OCR
-    /// coordinates are in the rectified screen; see [`Prepared::to_image`].
+    /// coordinates are in the rectified screen (`ImageFingerprint::image_box` maps back).
     pub screen: Option<Screen>,
     /// Working pixels per original pixel (below 1 for huge images).
     pub work_scale: f32,
-}
-
-impl Prepared {
-    /// Maps a point of analysis space (OCR pixels / `ocr_scale`) to original image pixels.
-    pub fn to_image(&self, x: f32, y: f32) -> (f32, f32) {
-        match &self.screen {
-            None => (x, y),
-            Some(s) => {
-                let (u, v) = s.to_image * (x * self.work_scale, y * self.work_scale);
-                (u / self.work_scale, v / self.work_scale)
-            }
-        }
-    }
 }
 
 /// Scale, grayscale and stretch `image` for OCR, aiming at `glyph_target` pixels of median
