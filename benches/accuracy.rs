@@ -6,8 +6,13 @@
 //! `cargo bench --bench accuracy -- CORPUS_DIR [--extra-templates DIR] [--records FILE]`
 //! (cargo builds the `leakshot` binary it drives, in the bench profile, first).
 
+mod common;
+
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use common::{
+    copy_calibration, enroll_all, find_leakshot, system_dirs, system_name, template_pngs, TempDir,
+};
 use leakshot::evaluate::{self, Report};
 use std::collections::BTreeMap;
 use std::fs;
@@ -44,28 +49,6 @@ struct Args {
     bench: bool,
 }
 
-/// A directory this process created and removes when done, whatever way it ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<Self> {
-        let path = std::env::temp_dir().join(format!("leakshot-accuracy-{}", std::process::id()));
-        if path.exists() {
-            // Left by an earlier process with the same id; the name is ours.
-            fs::remove_dir_all(&path).with_context(|| format!("clearing {}", path.display()))?;
-        }
-        fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(TempDir(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        // Best effort: a leftover temp directory is not worth failing a finished report over.
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     let labels_path = args.corpus.join("labels.jsonl");
@@ -86,7 +69,7 @@ fn main() -> Result<()> {
     }
     let relabelled = evaluate::mark_enrolled(&mut labels, &extra_systems);
 
-    let temp = TempDir::new()?;
+    let temp = TempDir::new("accuracy")?;
     let records_path = args
         .records
         .clone()
@@ -132,96 +115,6 @@ fn enroll_and_scan(args: &Args, models: &Path, records: &Path) -> Result<f64> {
     }
     copy_calibration(models)?;
     scan(&leakshot, models, args, records)
-}
-
-/// The `leakshot` binary cargo built for this bench.
-fn find_leakshot() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_leakshot"))
-}
-
-/// Subdirectories of `dir`, sorted, one per system.
-fn system_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut dirs = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry
-            .with_context(|| format!("listing {}", dir.display()))?
-            .path();
-        if path.is_dir() {
-            dirs.push(path);
-        }
-    }
-    dirs.sort();
-    Ok(dirs)
-}
-
-/// A system's name: its directory's name.
-fn system_name(dir: &Path) -> Result<&str> {
-    dir.file_name()
-        .and_then(|n| n.to_str())
-        .with_context(|| format!("system directory name is not UTF-8: {}", dir.display()))
-}
-
-/// The `.png` templates of one system directory, sorted.
-fn template_pngs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut pngs = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry
-            .with_context(|| format!("listing {}", dir.display()))?
-            .path();
-        let is_png = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("png"));
-        if is_png && path.is_file() {
-            pngs.push(path);
-        }
-    }
-    pngs.sort();
-    Ok(pngs)
-}
-
-/// Runs `leakshot enroll --models MODELS --name SYSTEM <pngs>` for every system directory.
-fn enroll_all(leakshot: &Path, models: &Path, templates: &Path) -> Result<()> {
-    for dir in system_dirs(templates)? {
-        let name = system_name(&dir)?;
-        let pngs = template_pngs(&dir)?;
-        if pngs.is_empty() {
-            eprintln!("warning: no .png templates in {}, skipped", dir.display());
-            continue;
-        }
-        eprintln!("enrolling {name} ({} templates)", pngs.len());
-        let output = Command::new(leakshot)
-            .arg("enroll")
-            .arg("--models")
-            .arg(models)
-            .args(["--name", name])
-            .args(&pngs)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("running {} enroll", leakshot.display()))?;
-        if !output.status.success() {
-            bail!(
-                "leakshot enroll --name {name} failed ({}):\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Copies the shipped `models/calibration.json` into `models` so the scan uses the same
-/// calibration as a release; without it the scanner falls back to its defaults.
-fn copy_calibration(models: &Path) -> Result<()> {
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/calibration.json");
-    if shipped.is_file() {
-        let target = models.join("calibration.json");
-        fs::copy(&shipped, &target)
-            .with_context(|| format!("copying {} to {}", shipped.display(), target.display()))?;
-        eprintln!("calibration: {}", shipped.display());
-    } else {
-        eprintln!("calibration: none shipped, scanner defaults");
-    }
-    Ok(())
 }
 
 /// Runs `leakshot scan` over the corpus images and returns its wall clock in seconds. Exit 1
