@@ -29,7 +29,9 @@ export OMP_THREAD_LIMIT=1
 # pkg-config: how those crates find the C libraries.
 # tesseract-ocr-eng: the English model, loaded at run time.
 # fonts-dejavu-core: fonts for examples/make_fixtures.rs (regenerating fixtures).
-packages=(libtesseract-dev libleptonica-dev tesseract-ocr-eng clang libclang-dev pkg-config fonts-dejavu-core)
+# tesseract-ocr: the tesseract command line; leakshot does not use it, only
+#   benches/throughput.rs does (the baseline leakshot's speed is compared with).
+packages=(libtesseract-dev libleptonica-dev tesseract-ocr-eng clang libclang-dev pkg-config fonts-dejavu-core tesseract-ocr)
 
 missing=()
 for p in "${packages[@]}"; do
