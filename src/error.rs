@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub enum ImageError {
     #[error("cannot read file: {0}")]
     Read(#[from] std::io::Error),
+    #[error("not a regular file (a folder, FIFO or device)")]
+    NotAFile,
     #[error("file is empty")]
     Empty,
     #[error("file is {size} bytes, above the {limit}-byte limit")]
