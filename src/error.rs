@@ -73,3 +73,22 @@ pub enum ModelError {
     #[error("enrollment image {path}: {source}")]
     Enroll { path: PathBuf, source: ImageError },
 }
+
+/// Why `scan --resume` cannot continue from an existing output file.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot remove the half-written last line of {path}: {source}")]
+    Truncate {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} line {line} is not a leakshot record: not writing to it (is it the right file?)"
+    )]
+    NotOutput { path: PathBuf, line: usize },
+}
