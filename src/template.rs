@@ -96,43 +96,67 @@ fn parse_error(path: &Path, e: impl ToString) -> ModelError {
     }
 }
 
-/// Reads a JSON model file, checking its `format` and `version` before the rest, so a newer
-/// file gives a clear "upgrade" error rather than a confusing field error.
+/// Reads a JSON model file; see [`parse_versioned`].
 fn read_versioned<T: serde::de::DeserializeOwned>(
     path: &Path,
     format: &str,
     supported: u32,
 ) -> Result<T, ModelError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| parse_error(path, e))?;
+    parse_versioned(&bytes, path, format, supported)
+}
+
+/// Parses a JSON model, checking its `format` and `version` before the rest, so a newer
+/// file gives a clear "upgrade" error rather than a confusing field error. `origin` names
+/// the file in errors.
+fn parse_versioned<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    origin: &Path,
+    format: &str,
+    supported: u32,
+) -> Result<T, ModelError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| parse_error(origin, e))?;
     let found_format = value.get("format").and_then(|v| v.as_str()).unwrap_or("");
     if found_format != format {
-        return Err(parse_error(path, format!("expected format {format:?}")));
+        return Err(parse_error(origin, format!("expected format {format:?}")));
     }
     let version = value
         .get("version")
         .and_then(|v| v.as_u64())
-        .ok_or_else(|| parse_error(path, "missing version"))? as u32;
-    if version > supported {
+        .ok_or_else(|| parse_error(origin, "missing version"))?;
+    if version > u64::from(supported) {
         return Err(ModelError::Version {
-            path: path.to_path_buf(),
-            found: version,
+            path: origin.to_path_buf(),
+            // Saturated: a version past u32 is still "newer", never wrapped to an old one.
+            found: u32::try_from(version).unwrap_or(u32::MAX),
             supported,
         });
     }
-    serde_json::from_value(value).map_err(|e| parse_error(path, e))
+    serde_json::from_value(value).map_err(|e| parse_error(origin, e))
 }
 
 impl Template {
     pub fn load(path: &Path) -> Result<Template, ModelError> {
         let t: Template = read_versioned(path, "leakshot-template", TEMPLATE_FORMAT_VERSION)?;
-        if t.references.is_empty() {
-            return Err(parse_error(path, "template has no references"));
+        t.validated(path)
+    }
+
+    /// Parses a template file's contents; `origin` names it in errors. Fuzzing enters here.
+    pub fn from_json_bytes(bytes: &[u8], origin: &Path) -> Result<Template, ModelError> {
+        let t: Template =
+            parse_versioned(bytes, origin, "leakshot-template", TEMPLATE_FORMAT_VERSION)?;
+        t.validated(origin)
+    }
+
+    fn validated(self, origin: &Path) -> Result<Template, ModelError> {
+        if self.references.is_empty() {
+            return Err(parse_error(origin, "template has no references"));
         }
-        Ok(t)
+        Ok(self)
     }
 
     /// Writes atomically (temp file + rename): a crash never leaves half a template.
@@ -150,10 +174,25 @@ impl Calibration {
     pub fn load(path: &Path) -> Result<Calibration, ModelError> {
         let c: Calibration =
             read_versioned(path, "leakshot-calibration", CALIBRATION_FORMAT_VERSION)?;
-        if c.weights.len() != c.features.len() {
-            return Err(parse_error(path, "weights and features differ in length"));
+        c.validated(path)
+    }
+
+    /// Parses a calibration file's contents; `origin` names it in errors.
+    pub fn from_json_bytes(bytes: &[u8], origin: &Path) -> Result<Calibration, ModelError> {
+        let c: Calibration = parse_versioned(
+            bytes,
+            origin,
+            "leakshot-calibration",
+            CALIBRATION_FORMAT_VERSION,
+        )?;
+        c.validated(origin)
+    }
+
+    fn validated(self, origin: &Path) -> Result<Calibration, ModelError> {
+        if self.weights.len() != self.features.len() {
+            return Err(parse_error(origin, "weights and features differ in length"));
         }
-        Ok(c)
+        Ok(self)
     }
 
     pub fn save(&self, dir: &Path) -> Result<PathBuf, ModelError> {
@@ -280,6 +319,27 @@ mod tests {
         let err = Template::load(&path).unwrap_err().to_string();
         assert!(err.contains("sys.template.json"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_version_past_u32_is_newer_not_wrapped_to_an_old_one() {
+        let origin = Path::new("x.template.json");
+        let mut value = serde_json::to_value(template()).unwrap();
+        value["version"] = serde_json::json!(u64::from(u32::MAX) + 2);
+        let bytes = serde_json::to_vec(&value).unwrap();
+        assert!(matches!(
+            Template::from_json_bytes(&bytes, origin),
+            Err(ModelError::Version {
+                found: u32::MAX,
+                ..
+            })
+        ));
+        value["version"] = serde_json::json!(1);
+        let bytes = serde_json::to_vec(&value).unwrap();
+        assert_eq!(
+            Template::from_json_bytes(&bytes, origin).unwrap().name,
+            "sys"
+        );
     }
 
     #[test]
