@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -270,7 +270,9 @@ fn scan(
                 .and_then(|_| stdout.flush()),
         };
         if let Err(e) = written {
+            // Disk full or gone: stop analysing images whose records cannot be kept.
             write_error = Some(e);
+            stop.store(true, Ordering::Relaxed);
         }
     })?;
     if let Some(e) = write_error {

@@ -72,6 +72,9 @@ impl Resume {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Resume::default()),
             Err(source) => return Err(read_error(path, source)),
         };
+        if !is_regular(&file, path)? {
+            return Ok(Resume::default());
+        }
         let (mut resume, keep) = parse(BufReader::new(file)).map_err(|e| match e {
             ParseFailure::Io(source) => read_error(path, source),
             ParseFailure::NotOutput(line) => ResumeError::NotOutput {
@@ -113,6 +116,9 @@ pub fn cut_torn_tail(path: &Path) -> Result<u64, ResumeError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(source) => return Err(read_error(path, source)),
     };
+    if !is_regular(&file, path)? {
+        return Ok(0);
+    }
     let len = file
         .metadata()
         .map_err(|source| read_error(path, source))?
@@ -203,6 +209,14 @@ fn truncate_to(path: &Path, keep: u64) -> Result<u64, ResumeError> {
     file.set_len(keep).map_err(err)?;
     file.sync_all().map_err(err)?;
     Ok(len - keep)
+}
+
+/// Output to a pipe or device (`/dev/stdout`) holds nothing to resume or cut, and reading
+/// one may never end.
+fn is_regular(file: &File, path: &Path) -> Result<bool, ResumeError> {
+    file.metadata()
+        .map(|m| m.is_file())
+        .map_err(|source| read_error(path, source))
 }
 
 fn read_error(path: &Path, source: std::io::Error) -> ResumeError {
@@ -347,6 +361,14 @@ mod tests {
         assert_eq!(cut_torn_tail(&out).unwrap(), 0);
         assert_eq!(std::fs::read_to_string(&out).unwrap(), text, "left alone");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn devices_hold_nothing_to_resume() {
+        // Reading /dev/zero never ends: it must not be read at all.
+        let zero = Path::new("/dev/zero");
+        assert_eq!(Resume::load(zero).unwrap().records, 0);
+        assert_eq!(cut_torn_tail(zero).unwrap(), 0);
     }
 
     #[test]

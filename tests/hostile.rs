@@ -347,12 +347,12 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
         // just past our 16384 px side.
         case(
             "animated-canvas-16M.webp",
-            animated_webp((1 << 24, 1 << 24), &[rgb.clone()]),
+            animated_webp((1 << 24, 1 << 24), std::slice::from_ref(&rgb)),
             Expect::Error("too large"),
         ),
         case(
             "animated-canvas-20000.webp",
-            animated_webp((20_000, 20_000), &[rgb.clone()]),
+            animated_webp((20_000, 20_000), std::slice::from_ref(&rgb)),
             Expect::Error("limit"),
         ),
     ];
@@ -519,7 +519,7 @@ fn file_listed_by_the_walk_but_gone_at_decode_time_gets_an_error_record() {
     for name in ["a.png", "b.png"] {
         std::fs::write(dir.join(name), &png).expect("write");
     }
-    let inputs: Vec<Input> = walk(&[dir.clone()]).collect();
+    let inputs: Vec<Input> = walk(std::slice::from_ref(&dir)).collect();
     assert_eq!(
         inputs,
         vec![

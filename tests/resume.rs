@@ -194,3 +194,21 @@ fn resume_needs_output_and_refuses_a_foreign_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_full_disk_is_a_fatal_error_not_a_silent_loss() {
+    let models = repo().join("models");
+    let posted = repo().join("test-images/posted");
+    let out = leakshot()
+        .args(["scan", "-j", "1", "--resume", "--models"])
+        .arg(&models)
+        .args(["--output", "/dev/full"])
+        .arg(&posted)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("writing records"),
+        "{out:?}"
+    );
+}
