@@ -81,6 +81,20 @@ pub struct Calibration {
     pub provenance: String,
 }
 
+/// Largest reference screenshot side a template may claim (enrollment decodes under the
+/// 16,384 px decoder limit; this leaves room without admitting absurd values).
+const MAX_REFERENCE_SIDE: u32 = 100_000;
+/// Largest vocabulary weight accepted; enrollment writes at most ~2.
+const MAX_WORD_WEIGHT: f32 = 100.0;
+/// Largest magnitude of a calibration weight or bias; fitted ones are below ~10.
+const MAX_MODEL_WEIGHT: f64 = 1000.0;
+
+/// A token box with finite coordinates, a non-negative size, and nothing astronomically far.
+fn plausible_box(t: &Token) -> bool {
+    let limit = 10.0 * MAX_REFERENCE_SIDE as f32;
+    [t.x, t.y, t.w, t.h].iter().all(|v| v.abs() <= limit) && t.w >= 0.0 && t.h >= 0.0
+}
+
 /// Everything loaded from a models folder.
 pub struct Models {
     pub templates: Vec<Template>,
@@ -152,9 +166,39 @@ impl Template {
         t.validated(origin)
     }
 
+    /// Refuses values enrollment never writes and matching cannot use: a corrupt or
+    /// hand-edited file must fail here, naming itself, not turn into NaN confidences
+    /// (written as `null`) or verdicts on every image.
     fn validated(self, origin: &Path) -> Result<Template, ModelError> {
+        let bad = |what: String| Err(parse_error(origin, what));
         if self.references.is_empty() {
-            return Err(parse_error(origin, "template has no references"));
+            return bad("template has no references".into());
+        }
+        for r in &self.references {
+            if !(1..=MAX_REFERENCE_SIDE).contains(&r.width)
+                || !(1..=MAX_REFERENCE_SIDE).contains(&r.height)
+            {
+                return bad(format!(
+                    "reference {:?} has size {}x{}",
+                    r.source, r.width, r.height
+                ));
+            }
+            if let Some(t) = r.tokens.iter().find(|t| !plausible_box(t)) {
+                return bad(format!(
+                    "reference {:?}: token {:?} has an impossible box",
+                    r.source, t.text
+                ));
+            }
+        }
+        if let Some(e) = self
+            .vocabulary
+            .iter()
+            .find(|e| !(0.0..=MAX_WORD_WEIGHT).contains(&e.weight))
+        {
+            return bad(format!(
+                "vocabulary word {:?} has weight {} (outside 0..={MAX_WORD_WEIGHT})",
+                e.token, e.weight
+            ));
         }
         Ok(self)
     }
@@ -188,9 +232,31 @@ impl Calibration {
         c.validated(origin)
     }
 
+    /// Refuses what would make every verdict meaningless: thresholds outside [0, 1] (a
+    /// negative leak threshold calls every image with an organisation word a leak) and
+    /// weights so large that their sum overflows to a NaN confidence.
     fn validated(self, origin: &Path) -> Result<Calibration, ModelError> {
+        let bad = |what: String| Err(parse_error(origin, what));
         if self.weights.len() != self.features.len() {
-            return Err(parse_error(origin, "weights and features differ in length"));
+            return bad("weights and features differ in length".into());
+        }
+        for (name, t) in [
+            ("leak_threshold", self.leak_threshold),
+            ("review_threshold", self.review_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&t) {
+                return bad(format!("{name} is {t}, outside [0, 1]"));
+            }
+        }
+        if let Some(w) = self
+            .weights
+            .iter()
+            .chain([&self.bias])
+            .find(|w| !(-MAX_MODEL_WEIGHT..=MAX_MODEL_WEIGHT).contains(*w))
+        {
+            return bad(format!(
+                "weight or bias {w} is outside -{MAX_MODEL_WEIGHT}..={MAX_MODEL_WEIGHT}"
+            ));
         }
         Ok(self)
     }
@@ -340,6 +406,64 @@ mod tests {
             Template::from_json_bytes(&bytes, origin).unwrap().name,
             "sys"
         );
+    }
+
+    /// Values a fuzzed or hand-edited file can hold and matching cannot use. Found by a
+    /// hand-made probe while giving the fuzz targets a "confidence is in [0, 1]" check (the
+    /// fuzzer itself had only looked for panics): a vocabulary weight of 3e38 gave a NaN
+    /// confidence (written as null), a leak threshold of -1 made every image a leak.
+    #[test]
+    fn refuses_weights_boxes_and_thresholds_that_break_scoring() {
+        let origin = Path::new("x.json");
+        let parse =
+            |t: &Template| Template::from_json_bytes(&serde_json::to_vec(t).unwrap(), origin);
+        let mut t = template();
+        t.references[0].tokens.push(Token {
+            text: "brand".into(),
+            x: 1.0,
+            y: 2.0,
+            w: 30.0,
+            h: 12.0,
+        });
+        t.vocabulary.push(VocabEntry {
+            token: "brand".into(),
+            weight: 1.5,
+            pages: 1,
+            chrome: true,
+            org: true,
+            marking: false,
+        });
+        assert!(parse(&t).is_ok());
+
+        let mut heavy = t.clone();
+        heavy.vocabulary[0].weight = 3e38;
+        assert!(matches!(parse(&heavy), Err(ModelError::Parse { .. })));
+        let mut negative = t.clone();
+        negative.vocabulary[0].weight = -1.0;
+        assert!(parse(&negative).is_err());
+        let mut far = t.clone();
+        far.references[0].tokens[0].x = 3e38;
+        assert!(parse(&far).is_err());
+        let mut inverted = t.clone();
+        inverted.references[0].tokens[0].h = -5.0;
+        assert!(parse(&inverted).is_err());
+        let mut empty = t.clone();
+        empty.references[0].width = 0;
+        assert!(parse(&empty).is_err());
+
+        let cal = crate::score::default_calibration();
+        let parse_cal =
+            |c: &Calibration| Calibration::from_json_bytes(&serde_json::to_vec(c).unwrap(), origin);
+        assert!(parse_cal(&cal).is_ok());
+        let mut everything_leaks = cal.clone();
+        everything_leaks.leak_threshold = -1.0;
+        assert!(parse_cal(&everything_leaks).is_err());
+        let mut never = cal.clone();
+        never.review_threshold = 2.0;
+        assert!(parse_cal(&never).is_err());
+        let mut overflowing = cal.clone();
+        overflowing.weights[0] = 1e308;
+        assert!(parse_cal(&overflowing).is_err());
     }
 
     #[test]

@@ -88,4 +88,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let line = serde_json::to_string(&record).expect("a record always serialises");
     assert!(!line.contains('\n'), "one record, one line");
+    assert!(
+        (0.0..=1.0).contains(&record.confidence),
+        "a confidence in [0, 1], not NaN (written as null): {line}"
+    );
 });

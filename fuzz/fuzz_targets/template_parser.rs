@@ -44,7 +44,11 @@ fn judge(template: Template, calibration: Calibration, fp: &ImageFingerprint) {
         ..ScanOptions::default()
     };
     let record = Scanner::new(models, options).judge("fuzz".into(), fp);
-    serde_json::to_string(&record).expect("a record always serialises");
+    let line = serde_json::to_string(&record).expect("a record always serialises");
+    assert!(
+        (0.0..=1.0).contains(&record.confidence),
+        "a confidence in [0, 1], not NaN (written as null): {line}"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
