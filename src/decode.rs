@@ -43,17 +43,27 @@ pub struct Decoded {
 
 /// Reads and decodes `path`. The file is read once into memory (bounded by the limits).
 pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<Decoded, ImageError> {
+    // Only regular files: opening a FIFO named like an image blocks until a writer comes,
+    // and a device (a link to /dev/zero) never ends.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(ImageError::NotAFile);
+    }
     let file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
+    let too_large = |size| ImageError::TooLarge {
+        size,
+        limit: limits.max_file_bytes,
+    };
     if size > limits.max_file_bytes {
-        return Err(ImageError::TooLarge {
-            size,
-            limit: limits.max_file_bytes,
-        });
+        return Err(too_large(size));
     }
     let mut bytes = Vec::with_capacity(size as usize);
     file.take(limits.max_file_bytes + 1)
         .read_to_end(&mut bytes)?;
+    // The file may have grown since it was stat'ed.
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
     decode_bytes(&bytes, limits)
 }
 
@@ -93,11 +103,13 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
 }
 
 fn map_image_error(e: image::ImageError) -> ImageError {
-    match e {
-        image::ImageError::Limits(l) => ImageError::Decode(format!("decoder limit exceeded: {l}")),
-        image::ImageError::Unsupported(u) => ImageError::Decode(format!("unsupported: {u}")),
-        other => ImageError::Decode(other.to_string()),
-    }
+    let message = match e {
+        image::ImageError::Limits(l) => format!("decoder limit exceeded: {l}"),
+        image::ImageError::Unsupported(u) => format!("unsupported: {u}"),
+        other => other.to_string(),
+    };
+    // Some decoders end their messages with a newline: the record's error is one line.
+    ImageError::Decode(message.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 #[cfg(test)]
@@ -125,6 +137,36 @@ mod tests {
         assert!(decode_bytes(&full[..full.len() / 2], &limits).is_err());
         assert!(matches!(decode_bytes(&[], &limits), Err(ImageError::Empty)));
         assert!(decode_bytes(b"hello, this is text", &limits).is_err());
+    }
+
+    #[test]
+    fn only_regular_files_are_opened() {
+        let limits = DecodeLimits::default();
+        let dir = std::env::temp_dir();
+        assert!(matches!(
+            decode_file(&dir, &limits),
+            Err(ImageError::NotAFile)
+        ));
+        assert!(matches!(
+            decode_file(Path::new("/dev/zero"), &limits),
+            Err(ImageError::NotAFile)
+        ));
+    }
+
+    #[test]
+    fn files_above_the_byte_limit_are_refused() {
+        let path = std::env::temp_dir().join(format!("leakshot-big-{}.png", std::process::id()));
+        std::fs::write(&path, png_bytes(40, 30)).unwrap();
+        let limits = DecodeLimits {
+            max_file_bytes: 10,
+            ..DecodeLimits::default()
+        };
+        let result = decode_file(&path, &limits);
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            result,
+            Err(ImageError::TooLarge { limit: 10, .. })
+        ));
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub enum ImageError {
     #[error("cannot read file: {0}")]
     Read(#[from] std::io::Error),
+    #[error("not a regular file (a folder, FIFO or device)")]
+    NotAFile,
     #[error("file is empty")]
     Empty,
     #[error("file is {size} bytes, above the {limit}-byte limit")]
@@ -70,4 +72,23 @@ pub enum ModelError {
     Empty(PathBuf),
     #[error("enrollment image {path}: {source}")]
     Enroll { path: PathBuf, source: ImageError },
+}
+
+/// Why `scan --resume` cannot continue from an existing output file.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot remove the half-written last line of {path}: {source}")]
+    Truncate {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} line {line} is not a leakshot record: not writing to it (is it the right file?)"
+    )]
+    NotOutput { path: PathBuf, line: usize },
 }

@@ -13,7 +13,8 @@
 //! 7. [`score`]: calibrated confidence and the `leak` / `review` / `clean` verdict;
 //! 8. [`report`]: the JSON Lines record.
 //!
-//! [`scan::Scanner`] chains them in parallel; [`calibrate`] refits the score model.
+//! [`scan::Scanner`] chains them in parallel; [`resume`] lets a killed scan continue its
+//! output file; [`calibrate`] refits the score model.
 
 pub mod calibrate;
 pub mod decode;
@@ -26,10 +27,11 @@ pub mod matcher;
 pub mod ocr;
 pub mod preprocess;
 pub mod report;
+pub mod resume;
 pub mod scan;
 pub mod score;
 pub mod template;
 
-pub use error::{ImageError, ModelError, OcrError};
+pub use error::{ImageError, ModelError, OcrError, ResumeError};
 pub use scan::{ScanOptions, ScanSummary, Scanner};
 pub use template::Models;

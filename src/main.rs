@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use leakshot::decode::DecodeLimits;
 use leakshot::ingest;
 use leakshot::ocr::OcrEngine;
+use leakshot::resume::{self, Resume};
 use leakshot::scan::fingerprint_reference;
 use leakshot::{Models, ScanOptions, Scanner};
 
@@ -46,9 +47,13 @@ enum Command {
     Scan {
         #[arg(long)]
         models: PathBuf,
-        /// Write records to FILE instead of stdout.
+        /// Append records to FILE (one synced line per image) instead of stdout.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Continue a scan into --output FILE after a crash or kill: skip the images FILE
+        /// already has a record of (same path, size and modification time).
+        #[arg(long, requires = "output")]
+        resume: bool,
         /// Leak threshold on confidence (default: the calibrated one in models/).
         #[arg(long)]
         threshold: Option<f64>,
@@ -111,10 +116,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan {
             models,
             output,
+            resume,
             threshold,
             jobs,
             paths,
-        } => scan(models, output, threshold, jobs, paths),
+        } => scan(models, output, resume, threshold, jobs, paths),
         Command::Calibrate {
             models,
             labels,
@@ -167,6 +173,7 @@ fn enroll(
 fn scan(
     models: PathBuf,
     output: Option<PathBuf>,
+    resume: bool,
     threshold: Option<f64>,
     jobs: Option<usize>,
     paths: Vec<PathBuf>,
@@ -185,45 +192,107 @@ fn scan(
         options.jobs = j.max(1);
     }
     let scanner = Scanner::new(models, options);
-    let mut out: Box<dyn Write> = match &output {
-        Some(p) => Box::new(
+    // A killed run may have left half a line: cut it before appending (--resume also reads
+    // what is recorded).
+    let recorded = match (&output, resume) {
+        (Some(p), true) => {
+            let r = Resume::load(p).context("resuming")?;
+            if r.truncated_bytes > 0 {
+                eprintln!(
+                    "leakshot: {}: cut a half-written last record ({} bytes)",
+                    p.display(),
+                    r.truncated_bytes
+                );
+            }
+            if r.damaged_lines > 0 {
+                eprintln!(
+                    "leakshot: warning: {}: {} damaged lines left in place",
+                    p.display(),
+                    r.damaged_lines
+                );
+            }
+            Some(r)
+        }
+        (Some(p), false) => {
+            let cut = resume::cut_torn_tail(p).context("preparing the output file")?;
+            if cut > 0 {
+                eprintln!(
+                    "leakshot: {}: cut a half-written last record ({cut} bytes)",
+                    p.display()
+                );
+            }
+            None
+        }
+        (None, _) => None,
+    };
+    let mut file = match &output {
+        Some(p) => Some(
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(p)
                 .with_context(|| format!("opening {}", p.display()))?,
         ),
-        None => Box::new(std::io::stdout().lock()),
+        None => None,
     };
+    let mut stdout = std::io::stdout().lock();
+    let (mut skipped, mut skipped_leaks) = (0usize, 0usize);
+    let inputs = ingest::walk(&paths).filter(|input| {
+        match recorded.as_ref().and_then(|r| r.lookup(input)) {
+            Some(leak) => {
+                skipped += 1;
+                skipped_leaks += usize::from(leak);
+                false
+            }
+            None => true,
+        }
+    });
     let stop = AtomicBool::new(false);
     let mut write_error: Option<std::io::Error> = None;
-    let summary = scanner.scan(ingest::walk(&paths), &stop, |record| {
+    let summary = scanner.scan(inputs, &stop, |record| {
         if write_error.is_some() {
             return;
         }
-        let line = match serde_json::to_string(&record) {
+        let mut line = match serde_json::to_string(&record) {
             Ok(l) => l,
             Err(e) => format!(
-                "{{\"path\":{:?},\"error\":\"cannot serialise record: {e}\"}}",
-                record.path
+                "{{\"path\":{},\"error\":{}}}",
+                serde_json::Value::from(record.path.as_str()),
+                serde_json::Value::from(format!("cannot serialise record: {e}"))
             ),
         };
-        if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
+        line.push('\n');
+        // One write per record, synced: a crash loses at most the record being written.
+        let written = match file.as_mut() {
+            Some(f) => f.write_all(line.as_bytes()).and_then(|_| f.sync_data()),
+            None => stdout
+                .write_all(line.as_bytes())
+                .and_then(|_| stdout.flush()),
+        };
+        if let Err(e) = written {
+            // Disk full or gone: stop analysing images whose records cannot be kept.
             write_error = Some(e);
+            stop.store(true, Ordering::Relaxed);
         }
     })?;
     if let Some(e) = write_error {
         return Err(e).context("writing records");
     }
+    let resumed = if recorded.is_some() {
+        format!(", {skipped} already recorded (skipped, {skipped_leaks} of them leaks)")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "leakshot: {} images, {} leaks, {} review, {} errors, {:.2} images/s",
+        "leakshot: {} images, {} leaks, {} review, {} errors, {:.2} images/s{resumed}",
         summary.images,
         summary.leaks,
         summary.reviews,
         summary.errors,
         summary.images as f64 / summary.seconds.max(1e-9)
     );
-    Ok(if summary.leaks > 0 {
+    // A leak recorded before the kill still sets the exit code: its alert was never sent.
+    Ok(if summary.leaks + skipped_leaks > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

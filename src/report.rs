@@ -9,8 +9,14 @@
 //!              "org_words":["nbc"],"markings":[...],"layout":{...},"candidates":[...]},
 //!  "image":{"width":1200,"height":675,"format":"jpeg","bytes":81234},
 //!  "timings_ms":{"decode":8.1,"preprocess":20.3,"ocr":950.2,"match":1.2,"total":980.0},
-//!  "error":null}
+//!  "error":null,
+//!  "file":{"size":81234,"mtime_ns":1717171717123456789}}
 //! ```
+//!
+//! `file` is the file's size and modification time as stat'ed when its analysis began
+//! (null when it could not be stat'ed). With the path it identifies the version of the
+//! file a record describes: `leakshot scan --output FILE --resume` skips inputs whose
+//! identity FILE already holds (see [`crate::resume`]).
 
 use std::collections::BTreeMap;
 
@@ -39,6 +45,9 @@ pub struct Record {
     pub timings_ms: BTreeMap<String, f64>,
     /// Null, or why this file could not be analysed.
     pub error: Option<String>,
+    /// Size and modification time when the analysis began; null when the path could not be
+    /// stat'ed. Written last so older readers that stop at `error` are unaffected.
+    pub file: Option<FileInfo>,
 }
 
 impl Record {
@@ -54,6 +63,38 @@ impl Record {
             image: None,
             timings_ms,
             error: Some(error),
+            file: None,
+        }
+    }
+}
+
+/// What identifies the version of a file a record describes, with its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch (negative before 1970,
+    /// saturated past the year 2262). Above 2^53: read it as an integer, not a float.
+    pub mtime_ns: i64,
+}
+
+impl FileInfo {
+    /// Stats `path` (following symlinks, as the walk does); `None` when that fails.
+    ///
+    /// Call it before reading the file: if the file changes in between, the record carries
+    /// the older identity and a resumed scan analyses the new version instead of skipping it.
+    pub fn of(path: &std::path::Path) -> Option<FileInfo> {
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| FileInfo::from_metadata(&m))
+    }
+
+    pub fn from_metadata(meta: &std::fs::Metadata) -> FileInfo {
+        use std::os::unix::fs::MetadataExt;
+        let ns = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
+        FileInfo {
+            size: meta.len(),
+            mtime_ns: i64::try_from(ns).unwrap_or(if ns < 0 { i64::MIN } else { i64::MAX }),
         }
     }
 }

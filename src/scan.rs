@@ -20,7 +20,8 @@ use crate::matcher::{match_template, IndexedTemplate, TemplateMatch};
 use crate::ocr::OcrEngine;
 use crate::preprocess::{prepare, SCAN_GLYPH_HEIGHT};
 use crate::report::{
-    CandidateScore, Evidence, ForeignWords, ImageInfo, LayoutEvidence, MatchedWord, Record,
+    CandidateScore, Evidence, FileInfo, ForeignWords, ImageInfo, LayoutEvidence, MatchedWord,
+    Record,
 };
 use crate::score::{feature_vector, score, Scored, Verdict, FEATURE_NAMES};
 use crate::template::{Calibration, Models};
@@ -154,8 +155,16 @@ impl Scanner {
         Ok(summary)
     }
 
-    /// Analyses one input; never panics (a panic becomes the error record).
+    /// Analyses one input; never panics (a panic becomes the error record). The record's
+    /// `file` is stat'ed first, before any read (see [`FileInfo::of`]).
     pub fn analyze_input(&self, input: &Input, engine: &mut OcrEngine) -> Record {
+        let file = FileInfo::of(input.path());
+        let mut record = self.analyze_unstatted(input, engine);
+        record.file = file;
+        record
+    }
+
+    fn analyze_unstatted(&self, input: &Input, engine: &mut OcrEngine) -> Record {
         let path_text = input.path().to_string_lossy().into_owned();
         match input {
             Input::Unreadable { message, .. } => {
@@ -282,6 +291,7 @@ impl Scanner {
             image: None,
             timings_ms: BTreeMap::new(),
             error: None,
+            file: None,
         }
     }
 }

@@ -81,6 +81,20 @@ pub struct Calibration {
     pub provenance: String,
 }
 
+/// Largest reference screenshot side a template may claim (enrollment decodes under the
+/// 16,384 px decoder limit; this leaves room without admitting absurd values).
+const MAX_REFERENCE_SIDE: u32 = 100_000;
+/// Largest vocabulary weight accepted; enrollment writes at most ~2.
+const MAX_WORD_WEIGHT: f32 = 100.0;
+/// Largest magnitude of a calibration weight or bias; fitted ones are below ~10.
+const MAX_MODEL_WEIGHT: f64 = 1000.0;
+
+/// A token box with finite coordinates, a non-negative size, and nothing astronomically far.
+fn plausible_box(t: &Token) -> bool {
+    let limit = 10.0 * MAX_REFERENCE_SIDE as f32;
+    [t.x, t.y, t.w, t.h].iter().all(|v| v.abs() <= limit) && t.w >= 0.0 && t.h >= 0.0
+}
+
 /// Everything loaded from a models folder.
 pub struct Models {
     pub templates: Vec<Template>,
@@ -96,43 +110,97 @@ fn parse_error(path: &Path, e: impl ToString) -> ModelError {
     }
 }
 
-/// Reads a JSON model file, checking its `format` and `version` before the rest, so a newer
-/// file gives a clear "upgrade" error rather than a confusing field error.
+/// Reads a JSON model file; see [`parse_versioned`].
 fn read_versioned<T: serde::de::DeserializeOwned>(
     path: &Path,
     format: &str,
     supported: u32,
 ) -> Result<T, ModelError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| parse_error(path, e))?;
+    parse_versioned(&bytes, path, format, supported)
+}
+
+/// Parses a JSON model, checking its `format` and `version` before the rest, so a newer
+/// file gives a clear "upgrade" error rather than a confusing field error. `origin` names
+/// the file in errors.
+fn parse_versioned<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    origin: &Path,
+    format: &str,
+    supported: u32,
+) -> Result<T, ModelError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| parse_error(origin, e))?;
     let found_format = value.get("format").and_then(|v| v.as_str()).unwrap_or("");
     if found_format != format {
-        return Err(parse_error(path, format!("expected format {format:?}")));
+        return Err(parse_error(origin, format!("expected format {format:?}")));
     }
     let version = value
         .get("version")
         .and_then(|v| v.as_u64())
-        .ok_or_else(|| parse_error(path, "missing version"))? as u32;
-    if version > supported {
+        .ok_or_else(|| parse_error(origin, "missing version"))?;
+    if version > u64::from(supported) {
         return Err(ModelError::Version {
-            path: path.to_path_buf(),
-            found: version,
+            path: origin.to_path_buf(),
+            // Saturated: a version past u32 is still "newer", never wrapped to an old one.
+            found: u32::try_from(version).unwrap_or(u32::MAX),
             supported,
         });
     }
-    serde_json::from_value(value).map_err(|e| parse_error(path, e))
+    serde_json::from_value(value).map_err(|e| parse_error(origin, e))
 }
 
 impl Template {
     pub fn load(path: &Path) -> Result<Template, ModelError> {
         let t: Template = read_versioned(path, "leakshot-template", TEMPLATE_FORMAT_VERSION)?;
-        if t.references.is_empty() {
-            return Err(parse_error(path, "template has no references"));
+        t.validated(path)
+    }
+
+    /// Parses a template file's contents; `origin` names it in errors. Fuzzing enters here.
+    pub fn from_json_bytes(bytes: &[u8], origin: &Path) -> Result<Template, ModelError> {
+        let t: Template =
+            parse_versioned(bytes, origin, "leakshot-template", TEMPLATE_FORMAT_VERSION)?;
+        t.validated(origin)
+    }
+
+    /// Refuses values enrollment never writes and matching cannot use: a corrupt or
+    /// hand-edited file must fail here, naming itself, not turn into NaN confidences
+    /// (written as `null`) or verdicts on every image.
+    fn validated(self, origin: &Path) -> Result<Template, ModelError> {
+        let bad = |what: String| Err(parse_error(origin, what));
+        if self.references.is_empty() {
+            return bad("template has no references".into());
         }
-        Ok(t)
+        for r in &self.references {
+            if !(1..=MAX_REFERENCE_SIDE).contains(&r.width)
+                || !(1..=MAX_REFERENCE_SIDE).contains(&r.height)
+            {
+                return bad(format!(
+                    "reference {:?} has size {}x{}",
+                    r.source, r.width, r.height
+                ));
+            }
+            if let Some(t) = r.tokens.iter().find(|t| !plausible_box(t)) {
+                return bad(format!(
+                    "reference {:?}: token {:?} has an impossible box",
+                    r.source, t.text
+                ));
+            }
+        }
+        if let Some(e) = self
+            .vocabulary
+            .iter()
+            .find(|e| !(0.0..=MAX_WORD_WEIGHT).contains(&e.weight))
+        {
+            return bad(format!(
+                "vocabulary word {:?} has weight {} (outside 0..={MAX_WORD_WEIGHT})",
+                e.token, e.weight
+            ));
+        }
+        Ok(self)
     }
 
     /// Writes atomically (temp file + rename): a crash never leaves half a template.
@@ -150,10 +218,47 @@ impl Calibration {
     pub fn load(path: &Path) -> Result<Calibration, ModelError> {
         let c: Calibration =
             read_versioned(path, "leakshot-calibration", CALIBRATION_FORMAT_VERSION)?;
-        if c.weights.len() != c.features.len() {
-            return Err(parse_error(path, "weights and features differ in length"));
+        c.validated(path)
+    }
+
+    /// Parses a calibration file's contents; `origin` names it in errors.
+    pub fn from_json_bytes(bytes: &[u8], origin: &Path) -> Result<Calibration, ModelError> {
+        let c: Calibration = parse_versioned(
+            bytes,
+            origin,
+            "leakshot-calibration",
+            CALIBRATION_FORMAT_VERSION,
+        )?;
+        c.validated(origin)
+    }
+
+    /// Refuses what would make every verdict meaningless: thresholds outside [0, 1] (a
+    /// negative leak threshold calls every image with an organisation word a leak) and
+    /// weights so large that their sum overflows to a NaN confidence.
+    fn validated(self, origin: &Path) -> Result<Calibration, ModelError> {
+        let bad = |what: String| Err(parse_error(origin, what));
+        if self.weights.len() != self.features.len() {
+            return bad("weights and features differ in length".into());
         }
-        Ok(c)
+        for (name, t) in [
+            ("leak_threshold", self.leak_threshold),
+            ("review_threshold", self.review_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&t) {
+                return bad(format!("{name} is {t}, outside [0, 1]"));
+            }
+        }
+        if let Some(w) = self
+            .weights
+            .iter()
+            .chain([&self.bias])
+            .find(|w| !(-MAX_MODEL_WEIGHT..=MAX_MODEL_WEIGHT).contains(*w))
+        {
+            return bad(format!(
+                "weight or bias {w} is outside -{MAX_MODEL_WEIGHT}..={MAX_MODEL_WEIGHT}"
+            ));
+        }
+        Ok(self)
     }
 
     pub fn save(&self, dir: &Path) -> Result<PathBuf, ModelError> {
@@ -280,6 +385,85 @@ mod tests {
         let err = Template::load(&path).unwrap_err().to_string();
         assert!(err.contains("sys.template.json"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_version_past_u32_is_newer_not_wrapped_to_an_old_one() {
+        let origin = Path::new("x.template.json");
+        let mut value = serde_json::to_value(template()).unwrap();
+        value["version"] = serde_json::json!(u64::from(u32::MAX) + 2);
+        let bytes = serde_json::to_vec(&value).unwrap();
+        assert!(matches!(
+            Template::from_json_bytes(&bytes, origin),
+            Err(ModelError::Version {
+                found: u32::MAX,
+                ..
+            })
+        ));
+        value["version"] = serde_json::json!(1);
+        let bytes = serde_json::to_vec(&value).unwrap();
+        assert_eq!(
+            Template::from_json_bytes(&bytes, origin).unwrap().name,
+            "sys"
+        );
+    }
+
+    /// Values a fuzzed or hand-edited file can hold and matching cannot use. Found by a
+    /// hand-made probe while giving the fuzz targets a "confidence is in [0, 1]" check (the
+    /// fuzzer itself had only looked for panics): a vocabulary weight of 3e38 gave a NaN
+    /// confidence (written as null), a leak threshold of -1 made every image a leak.
+    #[test]
+    fn refuses_weights_boxes_and_thresholds_that_break_scoring() {
+        let origin = Path::new("x.json");
+        let parse =
+            |t: &Template| Template::from_json_bytes(&serde_json::to_vec(t).unwrap(), origin);
+        let mut t = template();
+        t.references[0].tokens.push(Token {
+            text: "brand".into(),
+            x: 1.0,
+            y: 2.0,
+            w: 30.0,
+            h: 12.0,
+        });
+        t.vocabulary.push(VocabEntry {
+            token: "brand".into(),
+            weight: 1.5,
+            pages: 1,
+            chrome: true,
+            org: true,
+            marking: false,
+        });
+        assert!(parse(&t).is_ok());
+
+        let mut heavy = t.clone();
+        heavy.vocabulary[0].weight = 3e38;
+        assert!(matches!(parse(&heavy), Err(ModelError::Parse { .. })));
+        let mut negative = t.clone();
+        negative.vocabulary[0].weight = -1.0;
+        assert!(parse(&negative).is_err());
+        let mut far = t.clone();
+        far.references[0].tokens[0].x = 3e38;
+        assert!(parse(&far).is_err());
+        let mut inverted = t.clone();
+        inverted.references[0].tokens[0].h = -5.0;
+        assert!(parse(&inverted).is_err());
+        let mut empty = t.clone();
+        empty.references[0].width = 0;
+        assert!(parse(&empty).is_err());
+
+        let cal = crate::score::default_calibration();
+        let parse_cal =
+            |c: &Calibration| Calibration::from_json_bytes(&serde_json::to_vec(c).unwrap(), origin);
+        assert!(parse_cal(&cal).is_ok());
+        let mut everything_leaks = cal.clone();
+        everything_leaks.leak_threshold = -1.0;
+        assert!(parse_cal(&everything_leaks).is_err());
+        let mut never = cal.clone();
+        never.review_threshold = 2.0;
+        assert!(parse_cal(&never).is_err());
+        let mut overflowing = cal.clone();
+        overflowing.weights[0] = 1e308;
+        assert!(parse_cal(&overflowing).is_err());
     }
 
     #[test]

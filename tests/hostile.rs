@@ -1,8 +1,12 @@
 //! Hostile and odd inputs, generated at test time: every file gets exactly one record
 //! (an error, or a normal result where it is a valid image), and the run finishes.
+//! Truncated files, lying headers, CMYK/YCCK and progressive JPEGs, absurd or broken EXIF,
+//! animated WebP, an unreadable file, a FIFO, a device link, a symlink loop, and a file
+//! that vanishes between the walk and its analysis.
 
 use std::io::Cursor;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -61,15 +65,140 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     png
 }
 
+/// A JPEG from `jpeg-encoder` (CMYK, YCCK and progressive, which the `image` crate's
+/// encoder does not write), with an optional APP1 (EXIF) segment.
+fn jpeg(
+    pic: &RgbImage,
+    color: jpeg_encoder::ColorType,
+    progressive: bool,
+    app1: Option<Vec<u8>>,
+) -> Vec<u8> {
+    use jpeg_encoder::ColorType;
+    let data: Vec<u8> = match color {
+        ColorType::Cmyk | ColorType::CmykAsYcck => pic
+            .pixels()
+            .flat_map(|p| [255 - p[0], 255 - p[1], 255 - p[2], 0])
+            .collect(),
+        _ => pic.as_raw().clone(),
+    };
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 90);
+    enc.set_progressive(progressive);
+    if let Some(segment) = app1 {
+        enc.add_app_segment(1, segment).expect("APP1");
+    }
+    enc.encode(&data, pic.width() as u16, pic.height() as u16, color)
+        .expect("jpeg-encoder");
+    out
+}
+
+/// An APP1 payload: the EXIF signature and a big-endian TIFF block.
+fn exif(tiff: &[u8]) -> Vec<u8> {
+    let mut v = b"Exif\0\0".to_vec();
+    v.extend_from_slice(tiff);
+    v
+}
+
+/// A TIFF block whose first IFD, at `ifd_offset`, declares `entries` entries and holds
+/// one: the orientation tag with `value`.
+fn tiff_orientation(ifd_offset: u32, entries: u16, value: u16) -> Vec<u8> {
+    let mut t = b"MM\0\x2a".to_vec();
+    t.extend_from_slice(&ifd_offset.to_be_bytes());
+    t.extend_from_slice(&entries.to_be_bytes());
+    t.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+    t.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    t.extend_from_slice(&1u32.to_be_bytes()); // one value
+    t.extend_from_slice(&value.to_be_bytes());
+    t.extend_from_slice(&[0, 0]);
+    t.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    t
+}
+
+fn riff_chunk(fourcc: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut c = fourcc.to_vec();
+    c.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    c.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        c.push(0);
+    }
+    c
+}
+
+fn u24(v: u32) -> [u8; 3] {
+    let b = v.to_le_bytes();
+    [b[0], b[1], b[2]]
+}
+
+/// The lossless VP8L bitstream of `img`, taken out of the `image` crate's WebP file.
+fn vp8l(img: &RgbImage) -> Vec<u8> {
+    let file = encode(&DynamicImage::ImageRgb8(img.clone()), ImageFormat::WebP);
+    let mut at = 12;
+    while at + 8 <= file.len() {
+        let size = u32::from_le_bytes(file[at + 4..at + 8].try_into().expect("size")) as usize;
+        if &file[at..at + 4] == b"VP8L" {
+            return file[at + 8..at + 8 + size].to_vec();
+        }
+        at += 8 + size + size % 2;
+    }
+    panic!("no VP8L chunk in the encoder's output");
+}
+
+/// An animated WebP assembled from RIFF chunks: VP8X (animation flag) with a canvas of
+/// `canvas`, ANIM, and one ANMF frame per image at the origin.
+fn animated_webp(canvas: (u32, u32), frames: &[RgbImage]) -> Vec<u8> {
+    let mut vp8x = vec![0x02, 0, 0, 0];
+    vp8x.extend_from_slice(&u24(canvas.0 - 1));
+    vp8x.extend_from_slice(&u24(canvas.1 - 1));
+    let mut body = b"WEBP".to_vec();
+    body.extend(riff_chunk(b"VP8X", &vp8x));
+    body.extend(riff_chunk(b"ANIM", &[255, 255, 255, 255, 0, 0]));
+    for f in frames {
+        let mut anmf = Vec::new();
+        anmf.extend_from_slice(&u24(0));
+        anmf.extend_from_slice(&u24(0));
+        anmf.extend_from_slice(&u24(f.width() - 1));
+        anmf.extend_from_slice(&u24(f.height() - 1));
+        anmf.extend_from_slice(&u24(100)); // ms
+        anmf.push(0);
+        anmf.extend(riff_chunk(b"VP8L", &vp8l(f)));
+        body.extend(riff_chunk(b"ANMF", &anmf));
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend(body);
+    out
+}
+
+/// What the one record of a case must say.
+enum Expect {
+    /// A normal result; `Some((w, h))` also checks the decoded size (after EXIF rotation).
+    Valid(Option<(u64, u64)>),
+    /// An error record whose message contains this text.
+    Error(&'static str),
+}
+
 struct Case {
     name: PathBuf,
     bytes: Vec<u8>,
-    valid: bool,
+    expect: Expect,
+}
+
+fn case(name: &str, bytes: Vec<u8>, expect: Expect) -> Case {
+    Case {
+        name: name.into(),
+        bytes,
+        expect,
+    }
 }
 
 #[test]
 fn every_hostile_file_gets_one_record_and_the_run_finishes() {
-    let dir = std::env::temp_dir().join(format!("leakshot-hostile-{}", std::process::id()));
+    // LEAKSHOT_HOSTILE_KEEP=DIR builds the folder in DIR and keeps it (to measure a scan
+    // of it, as README's Security section does).
+    let keep = std::env::var_os("LEAKSHOT_HOSTILE_KEEP").map(PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("leakshot-hostile-{}", std::process::id()))
+    });
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
 
@@ -104,73 +233,171 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
         out
     };
 
-    let cases = vec![
-        Case {
-            name: "zero-bytes.png".into(),
-            bytes: vec![],
-            valid: false,
-        },
-        Case {
-            name: "truncated.png".into(),
-            bytes: png[..png.len() / 3].to_vec(),
-            valid: false,
-        },
-        Case {
-            name: "truncated.jpg".into(),
-            bytes: jpg[..jpg.len() / 3].to_vec(),
-            valid: false,
-        },
-        Case {
-            name: "truncated.webp".into(),
-            bytes: webp[..webp.len() / 3].to_vec(),
-            valid: false,
-        },
-        Case {
-            name: "truncated.gif".into(),
-            bytes: gif[..20.min(gif.len())].to_vec(),
-            valid: false,
-        },
-        Case {
-            name: "text-named.jpg".into(),
-            bytes: b"this is not an image\n".to_vec(),
-            valid: false,
-        },
-        Case {
-            name: "claims-60000x60000.png".into(),
-            bytes: png_claiming(60000, 60000),
-            valid: false,
-        },
-        Case {
-            name: "one-pixel.png".into(),
-            bytes: encode(&DynamicImage::new_rgb8(1, 1), ImageFormat::Png),
-            valid: false,
-        },
-        Case {
-            name: "sixteen-bit.png".into(),
-            bytes: encode(&DynamicImage::ImageLuma16(sixteen), ImageFormat::Png),
-            valid: true,
-        },
-        Case {
-            name: "grey-alpha.png".into(),
-            bytes: encode(&DynamicImage::ImageLumaA8(grey_alpha), ImageFormat::Png),
-            valid: true,
-        },
-        Case {
-            name: "animated.gif".into(),
-            bytes: animated,
-            valid: true,
-        },
-        Case {
-            name: "x.png/inside.png".into(),
-            bytes: png.clone(),
-            valid: true,
-        },
+    let rgb = pic.to_rgb8();
+    let shifted = RgbImage::from_fn(120, 80, |x, y| Rgb([(y * 3) as u8, (x * 2) as u8, 200]));
+    use jpeg_encoder::ColorType as Jc;
+    let with_exif = |tiff: Vec<u8>| jpeg(&rgb, Jc::Rgb, false, Some(exif(&tiff)));
+    let full = || Expect::Valid(Some((120, 80)));
+
+    let mut cases = vec![
+        case("zero-bytes.png", vec![], Expect::Error("file is empty")),
+        case(
+            "truncated.png",
+            png[..png.len() / 3].to_vec(),
+            Expect::Error("cannot decode"),
+        ),
+        case(
+            "truncated.jpg",
+            jpg[..jpg.len() / 3].to_vec(),
+            Expect::Error("cannot decode"),
+        ),
+        case(
+            "truncated.webp",
+            webp[..webp.len() / 3].to_vec(),
+            Expect::Error("cannot decode"),
+        ),
+        case(
+            "truncated.gif",
+            gif[..20.min(gif.len())].to_vec(),
+            Expect::Error("cannot decode"),
+        ),
+        case(
+            "text-named.jpg",
+            b"this is not an image\n".to_vec(),
+            Expect::Error("not a supported image format"),
+        ),
+        case(
+            "claims-60000x60000.png",
+            png_claiming(60000, 60000),
+            Expect::Error("limit"),
+        ),
+        case(
+            "one-pixel.png",
+            encode(&DynamicImage::new_rgb8(1, 1), ImageFormat::Png),
+            Expect::Error("too small"),
+        ),
+        case(
+            "sixteen-bit.png",
+            encode(&DynamicImage::ImageLuma16(sixteen), ImageFormat::Png),
+            full(),
+        ),
+        case(
+            "grey-alpha.png",
+            encode(&DynamicImage::ImageLumaA8(grey_alpha), ImageFormat::Png),
+            full(),
+        ),
+        case("animated.gif", animated, full()),
+        case("x.png/inside.png", png.clone(), full()),
         Case {
             name: PathBuf::from(std::ffi::OsStr::from_bytes(b"not-utf8-\xff.png")),
             bytes: png.clone(),
-            valid: true,
+            expect: full(),
         },
+        // Print-pipeline JPEGs: four components, Adobe APP14 marker.
+        case("cmyk.jpg", jpeg(&rgb, Jc::Cmyk, false, None), full()),
+        case("ycck.jpg", jpeg(&rgb, Jc::CmykAsYcck, false, None), full()),
+        case("progressive.jpg", jpeg(&rgb, Jc::Rgb, true, None), full()),
+        // The decoder shows what arrived (the first scans, coarse), as browsers do.
+        case(
+            "progressive-truncated.jpg",
+            {
+                let p = jpeg(&rgb, Jc::Rgb, true, None);
+                p[..p.len() / 2].to_vec()
+            },
+            full(),
+        ),
+        // EXIF orientation: a valid one is applied (6: rotate 90, so 80x120); absurd
+        // values and broken TIFF blocks are ignored, not fatal.
+        case(
+            "exif-orientation-6.jpg",
+            with_exif(tiff_orientation(8, 1, 6)),
+            Expect::Valid(Some((80, 120))),
+        ),
+        case(
+            "exif-orientation-9.jpg",
+            with_exif(tiff_orientation(8, 1, 9)),
+            full(),
+        ),
+        case(
+            "exif-orientation-ffff.jpg",
+            with_exif(tiff_orientation(8, 1, 0xffff)),
+            full(),
+        ),
+        case(
+            "exif-truncated-tiff-header.jpg",
+            with_exif(b"MM\0".to_vec()),
+            full(),
+        ),
+        case(
+            "exif-ifd-offset-past-end.jpg",
+            with_exif(tiff_orientation(0xffff_fff0, 1, 6)),
+            full(),
+        ),
+        case(
+            "exif-65535-entries.jpg",
+            with_exif(tiff_orientation(8, 0xffff, 9)),
+            full(),
+        ),
+        case(
+            "animated.webp",
+            animated_webp((120, 80), &[rgb.clone(), shifted.clone()]),
+            full(),
+        ),
+        // Canvas sizes past the decoder limits: the largest the format can state, and one
+        // just past our 16384 px side.
+        case(
+            "animated-canvas-16M.webp",
+            animated_webp((1 << 24, 1 << 24), std::slice::from_ref(&rgb)),
+            Expect::Error("too large"),
+        ),
+        case(
+            "animated-canvas-20000.webp",
+            animated_webp((20_000, 20_000), std::slice::from_ref(&rgb)),
+            Expect::Error("limit"),
+        ),
     ];
+    // The hand-made files are what they claim to be.
+    let animated_webp_case = cases
+        .iter()
+        .find(|c| c.name.as_os_str() == "animated.webp")
+        .expect("animated.webp case");
+    let webp_decoder =
+        image::codecs::webp::WebPDecoder::new(Cursor::new(animated_webp_case.bytes.as_slice()))
+            .expect("animated.webp parses");
+    assert!(webp_decoder.has_animation());
+    // leakshot analyses the first frame (lossless, composited on the canvas: within 1-2
+    // levels of the first image, far from the second).
+    let first = leakshot::decode::decode_bytes(
+        &animated_webp_case.bytes,
+        &leakshot::decode::DecodeLimits::default(),
+    )
+    .expect("animated.webp decodes")
+    .image
+    .to_rgb8();
+    let distance = |a: &Rgb<u8>, b: &Rgb<u8>| {
+        a.0.iter()
+            .zip(b.0)
+            .map(|(&x, y)| x.abs_diff(y) as u32)
+            .max()
+            .unwrap_or(0)
+    };
+    for (x, y) in [(50, 30), (5, 70), (110, 10)] {
+        let got = first.get_pixel(x, y);
+        assert!(
+            distance(got, rgb.get_pixel(x, y)) <= 2,
+            "frame 1 at {x},{y}: {got:?}"
+        );
+        assert!(
+            distance(got, shifted.get_pixel(x, y)) > 8,
+            "not frame 2 at {x},{y}"
+        );
+    }
+    let cmyk_case = cases
+        .iter()
+        .find(|c| c.name.as_os_str() == "cmyk.jpg")
+        .expect("cmyk.jpg case");
+    assert!(cmyk_case.bytes.windows(5).any(|w| w == b"Adobe"));
+
     for c in &cases {
         let path = dir.join(&c.name);
         if let Some(parent) = path.parent() {
@@ -178,6 +405,39 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
         }
         std::fs::write(&path, &c.bytes).expect("write case");
     }
+
+    // Root reads whatever the mode bits say: then the file is a normal image.
+    let locked = dir.join("no-read-permission.png");
+    std::fs::write(&locked, &png).expect("write locked");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let readable_anyway = std::fs::read(&locked).is_ok();
+    cases.push(case(
+        "no-read-permission.png",
+        vec![],
+        if readable_anyway {
+            full()
+        } else {
+            Expect::Error("Permission denied")
+        },
+    ));
+    // A FIFO named like an image would block a naive open forever; a device never ends.
+    if Command::new("mkfifo")
+        .arg(dir.join("fifo.png"))
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        cases.push(case(
+            "fifo.png",
+            vec![],
+            Expect::Error("not a regular file"),
+        ));
+    }
+    std::os::unix::fs::symlink("/dev/zero", dir.join("dev-zero.png")).expect("device link");
+    cases.push(case(
+        "dev-zero.png",
+        vec![],
+        Expect::Error("not a regular file"),
+    ));
     std::fs::create_dir_all(dir.join("loop")).expect("loop dir");
     std::os::unix::fs::symlink(&dir, dir.join("loop/back")).expect("symlink loop");
 
@@ -202,19 +462,35 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
         let tail = c.name.to_string_lossy().into_owned();
         let hits: Vec<&Value> = records
             .iter()
-            .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with(&tail)))
+            .filter(|r| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(&format!("/{tail}")))
+            })
             .collect();
         assert_eq!(hits.len(), 1, "exactly one record for {tail}: {records:#?}");
         let r = hits[0];
-        if c.valid {
-            assert!(r["error"].is_null(), "{tail} is a valid image: {r:#}");
-        } else {
-            assert!(
-                r["error"].as_str().is_some_and(|e| !e.is_empty()),
-                "{tail} needs an error: {r:#}"
-            );
-            assert_eq!(r["leak"], false);
-            assert_eq!(r["confidence"], 0.0);
+        match c.expect {
+            Expect::Valid(dims) => {
+                assert!(r["error"].is_null(), "{tail} is a valid image: {r:#}");
+                if let Some((w, h)) = dims {
+                    assert_eq!(
+                        (r["image"]["width"].as_u64(), r["image"]["height"].as_u64()),
+                        (Some(w), Some(h)),
+                        "{tail}: {r:#}"
+                    );
+                }
+                assert!(r["file"]["size"].is_u64(), "{tail}: {r:#}");
+            }
+            Expect::Error(text) => {
+                let error = r["error"].as_str().unwrap_or_default();
+                assert!(
+                    !error.is_empty() && error.contains(text) && !error.contains('\n'),
+                    "{tail} needs a one-line error saying {text:?}: {r:#}"
+                );
+                assert_eq!(r["leak"], false);
+                assert_eq!(r["confidence"], 0.0);
+            }
         }
     }
     let loop_record = records
@@ -222,5 +498,55 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
         .find(|r| r["error"].as_str().is_some_and(|e| e.contains("loop")))
         .unwrap_or_else(|| panic!("the symlink loop is reported: {records:#?}"));
     assert_eq!(loop_record["leak"], false);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A file the walk listed but that is gone when its turn comes (deleted by the poster, a
+/// sync client, a cleanup job) gets an error record, not a crash. Deterministic: the walk
+/// runs first, the deletion comes between it and the analysis.
+#[test]
+fn file_listed_by_the_walk_but_gone_at_decode_time_gets_an_error_record() {
+    use leakshot::ingest::{walk, Input};
+    use leakshot::ocr::OcrEngine;
+    use leakshot::{Models, ScanOptions, Scanner};
+
+    let dir = std::env::temp_dir().join(format!("leakshot-vanished-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let png = encode(&picture(), ImageFormat::Png);
+    for name in ["a.png", "b.png"] {
+        std::fs::write(dir.join(name), &png).expect("write");
+    }
+    let inputs: Vec<Input> = walk(std::slice::from_ref(&dir)).collect();
+    assert_eq!(
+        inputs,
+        vec![
+            Input::File(dir.join("a.png")),
+            Input::File(dir.join("b.png"))
+        ]
+    );
+    std::fs::remove_file(dir.join("a.png")).expect("delete");
+
+    let models = Models::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+        .expect("bundled models");
+    let scanner = Scanner::new(
+        models,
+        ScanOptions {
+            jobs: 1,
+            ..ScanOptions::default()
+        },
+    );
+    let mut engine = OcrEngine::new().expect("Tesseract");
+    let gone = scanner.analyze_input(&inputs[0], &mut engine);
+    let error = gone.error.clone().unwrap_or_default();
+    assert!(error.contains("cannot read file"), "{gone:?}");
+    assert!(!gone.leak && gone.confidence == 0.0);
+    assert!(gone.file.is_none(), "a vanished file cannot be stat'ed");
+
+    let still_there = scanner.analyze_input(&inputs[1], &mut engine);
+    assert!(still_there.error.is_none(), "{still_there:?}");
+    assert_eq!(still_there.file.map(|f| f.size), Some(png.len() as u64));
     let _ = std::fs::remove_dir_all(&dir);
 }
