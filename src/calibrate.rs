@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use crate::evaluate::{parse_labels, Label};
 use crate::report::CandidateScore;
-use crate::score::{fit_logistic, FEATURE_NAMES};
-use crate::template::{Calibration, CALIBRATION_FORMAT_VERSION};
+use crate::score::{fit_logistic, gated_confidence, model_confidence, Ownership, FEATURE_NAMES};
+use crate::template::{Calibration, LinearModel, CALIBRATION_FORMAT_VERSION};
 
 /// What calibration needs of a record line.
 #[derive(Debug, Clone, Deserialize)]
@@ -68,38 +68,63 @@ fn is_positive(s: &Sample, c: &CandidateScore) -> bool {
     s.label.leak && s.label.system.as_deref() == Some(c.template.as_str())
 }
 
-fn fit(samples: &[&Sample]) -> (Vec<f64>, f64) {
+/// Fits a kit model on the candidates `keep` selects.
+fn fit(samples: &[&Sample], keep: impl Fn(&CandidateScore) -> bool) -> LinearModel {
     let mut x = Vec::new();
     let mut y = Vec::new();
     for s in samples {
-        for c in &s.candidates {
+        for c in s.candidates.iter().filter(|c| keep(c)) {
             x.push(vector(c));
             y.push(is_positive(s, c));
         }
     }
-    fit_logistic(&x, &y, 0.05)
+    let (weights, bias) = fit_logistic(&x, &y, 0.05);
+    LinearModel { weights, bias }
 }
 
-fn kit_conf(w: &[f64], b: f64, c: &CandidateScore) -> f64 {
-    let z = b + w.iter().zip(vector(c)).map(|(a, v)| a * v).sum::<f64>();
-    1.0 / (1.0 + (-z).exp())
+/// The kit model and the owner-less ranking model, fitted on `samples`.
+struct Models2 {
+    kit: LinearModel,
+    ownerless: LinearModel,
 }
 
-/// Image-level confidence with a model: best template's gated confidence.
-fn image_confidence(w: &[f64], b: f64, s: &Sample, leak_cap: f64) -> (f64, Option<String>) {
-    s.candidates
-        .iter()
-        .map(|c| {
-            let k = kit_conf(w, b, c);
-            let conf = if c.org_evidence {
-                k
-            } else {
-                k * leak_cap * 0.999
-            };
-            (conf, Some(c.template.clone()))
-        })
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .unwrap_or((0.0, None))
+impl Models2 {
+    fn fit(samples: &[&Sample]) -> Models2 {
+        Models2 {
+            kit: fit(samples, |_| true),
+            ownerless: fit(samples, |c| !c.org_evidence),
+        }
+    }
+
+    fn kit(&self, c: &CandidateScore) -> f64 {
+        model_confidence(&self.kit.weights, self.kit.bias, &vector(c))
+    }
+
+    /// The candidate's final confidence, gated as `score` gates it.
+    fn confidence(&self, c: &CandidateScore, leak_cap: f64) -> f64 {
+        let x = vector(c);
+        let feature = |name: &str| {
+            FEATURE_NAMES
+                .iter()
+                .position(|n| *n == name)
+                .map_or(0.0, |i| x[i])
+        };
+        let ownership = if c.org_evidence {
+            Ownership::Ours
+        } else {
+            Ownership::of(0.0, -feature("neg_foreign_weight"))
+        };
+        let ownerless = model_confidence(&self.ownerless.weights, self.ownerless.bias, &x);
+        gated_confidence(self.kit(c), ownerless, ownership, leak_cap)
+    }
+
+    /// Image-level confidence: the best template's gated confidence.
+    fn image_confidence(&self, s: &Sample, leak_cap: f64) -> f64 {
+        s.candidates
+            .iter()
+            .map(|c| self.confidence(c, leak_cap))
+            .fold(0.0, f64::max)
+    }
 }
 
 /// Margin added to the leak threshold above the highest negative it must exclude.
@@ -133,11 +158,11 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
             .iter()
             .filter(|s| s.label.system.as_deref() != Some(sys.as_str()) || !s.label.leak)
             .collect();
-        let (w, b) = fit(&train);
+        let m = Models2::fit(&train);
         let neg: Vec<f64> = samples
             .iter()
             .filter(|s| !s.label.leak)
-            .map(|s| image_confidence(&w, b, s, 1.0).0)
+            .map(|s| m.image_confidence(s, 1.0))
             .collect();
         let t = threshold_at_fpr(&neg, 0.01);
         let held: Vec<&Sample> = samples
@@ -150,16 +175,16 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
                 s.candidates
                     .iter()
                     .find(|c| c.template == *sys)
-                    .is_some_and(|c| kit_conf(&w, b, c) >= t)
+                    .is_some_and(|c| m.confidence(c, 1.0) >= t)
             })
             .count();
         report.push_str(&format!(
-            "held-out system {sys}: {hit}/{} of its leaks at or above the 1%-FPR kit threshold\n",
+            "held-out system {sys}: {hit}/{} of its leaks at or above the 1%-FPR threshold\n",
             held.len()
         ));
     }
     let all: Vec<&Sample> = samples.iter().collect();
-    let (weights, bias) = fit(&all);
+    let models = Models2::fit(&all);
     // Only a negative with organisation evidence can reach `leak` (the rest are capped
     // below it), so those alone set the leak threshold.
     let org_neg: Vec<f64> = samples
@@ -169,7 +194,7 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
             s.candidates
                 .iter()
                 .filter(|c| c.org_evidence)
-                .map(|c| kit_conf(&weights, bias, c))
+                .map(|c| models.kit(c))
                 .fold(0.0, f64::max)
         })
         .collect();
@@ -183,7 +208,7 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
     let gated_neg: Vec<f64> = samples
         .iter()
         .filter(|s| !s.label.leak)
-        .map(|s| image_confidence(&weights, bias, s, leak_threshold).0)
+        .map(|s| models.image_confidence(s, leak_threshold))
         .collect();
     let review_threshold = threshold_at_fpr(&gated_neg, review_fpr).min(leak_threshold * 0.9);
     report.push_str(&format!(
@@ -195,17 +220,31 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
         review_threshold,
         review_fpr * 100.0
     ));
-    let mut named = BTreeMap::new();
-    for (n, w) in FEATURE_NAMES.iter().zip(&weights) {
-        named.insert(n.to_string(), *w);
-    }
-    report.push_str(&format!("weights {named:?} bias {bias:.3}\n"));
+    let named = |m: &LinearModel| {
+        FEATURE_NAMES
+            .iter()
+            .zip(&m.weights)
+            .map(|(n, w)| (n.to_string(), (w * 1e3).round() / 1e3))
+            .collect::<BTreeMap<_, _>>()
+    };
+    report.push_str(&format!(
+        "kit weights {:?} bias {:.3}\nowner-less weights {:?} bias {:.3}\n",
+        named(&models.kit),
+        models.kit.bias,
+        named(&models.ownerless),
+        models.ownerless.bias
+    ));
+    let rounded = |m: &LinearModel| LinearModel {
+        weights: m.weights.iter().map(|w| (w * 1e4).round() / 1e4).collect(),
+        bias: (m.bias * 1e4).round() / 1e4,
+    };
     let cal = Calibration {
         format: "leakshot-calibration".into(),
         version: CALIBRATION_FORMAT_VERSION,
         features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        weights: weights.iter().map(|w| (w * 1e4).round() / 1e4).collect(),
-        bias: (bias * 1e4).round() / 1e4,
+        weights: rounded(&models.kit).weights,
+        bias: rounded(&models.kit).bias,
+        ownerless: Some(rounded(&models.ownerless)),
         leak_threshold,
         review_threshold: (review_threshold * 1e4).round() / 1e4,
         provenance: format!(

@@ -119,6 +119,7 @@ mod tests {
                     y: i as f32 * 10.0,
                     w: 10.0,
                     h: 8.0,
+                    faint: false,
                 })
                 .collect(),
             palette: Palette::default(),

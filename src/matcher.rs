@@ -62,6 +62,15 @@ impl IndexedTemplate {
         }
     }
 
+    /// The vocabulary entry a faint reading matches: only a distinctive one (naming the
+    /// organisation, a marking, or a heavy word), and only spelled exactly.
+    pub fn lookup_faint(&self, token: &str) -> Option<usize> {
+        let &i = self.vocab.get(token)?;
+        let e = &self.template.vocabulary[i];
+        (token.chars().count() >= 4 && (e.org || e.marking || e.weight >= FAINT_MIN_WEIGHT))
+            .then_some(i)
+    }
+
     /// The vocabulary entry `token` reads as, if any. Exact first, then fuzzy.
     pub fn lookup(&self, token: &str) -> Option<usize> {
         if let Some(&i) = self.vocab.get(token) {
@@ -94,6 +103,9 @@ impl IndexedTemplate {
         best.map(|(_, i)| i)
     }
 }
+
+/// Least weight of a vocabulary word a faint reading may match.
+const FAINT_MIN_WEIGHT: f32 = 1.0;
 
 /// Pseudo-count of unmatched words added to the precision's denominator.
 const PRECISION_PRIOR: f32 = 4.0;
@@ -184,7 +196,14 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .tokens
         .iter()
         .enumerate()
-        .filter_map(|(i, t)| tpl.lookup(&t.text).map(|e| (i, e)))
+        .filter_map(|(i, t)| {
+            if t.faint {
+                tpl.lookup_faint(&t.text)
+            } else {
+                tpl.lookup(&t.text)
+            }
+            .map(|e| (i, e))
+        })
         .collect();
     let distinct_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
     let text_weight: f32 = distinct_entries.iter().map(|&e| vocab[e].weight).sum();
@@ -198,7 +217,15 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .filter(|&&e| vocab[e].marking)
         .map(|&e| vocab[e].weight)
         .sum();
-    let distinct_image: HashSet<&str> = image.tokens.iter().map(|t| t.text.as_str()).collect();
+    let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
+    // Faint readings that matched nothing are mostly noise: they do not dilute precision.
+    let distinct_image: HashSet<&str> = image
+        .tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| !t.faint || matched_tokens.contains(i))
+        .map(|(_, t)| t.text.as_str())
+        .collect();
     // Smoothed: one word read and matched is not "all the text is the system's".
     let precision =
         (distinct_entries.len() as f32 / (distinct_image.len() as f32 + PRECISION_PRIOR)).min(1.0);
@@ -302,6 +329,7 @@ fn find_conflicts(
             .filter(|(i, t)| {
                 let (cx, cy) = t.center();
                 !matched_tokens.contains(i)
+                    && !t.faint
                     && (cy - py).abs() <= ph.max(t.h)
                     && (cx - px).abs() <= (pw + t.w) / 2.0 + ph
                     && is_distinctive(&t.text)
@@ -500,6 +528,7 @@ mod tests {
             y,
             w: h * text.len() as f32 * 0.6,
             h,
+            faint: false,
         }
     }
 
@@ -547,6 +576,7 @@ mod tests {
                 y: t.y * 0.6 + 50.0,
                 w: t.w * 0.6,
                 h: t.h * 0.6,
+                faint: false,
             })
             .collect();
         let m = match_template(&fp(moved), &it);
@@ -574,6 +604,34 @@ mod tests {
             s.features.geo_weight < m.features.geo_weight / 2.0,
             "{:?}",
             s.features
+        );
+    }
+
+    #[test]
+    fn faint_readings_match_only_distinctive_words_exactly() {
+        let t = build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        );
+        let it = IndexedTemplate::new(t);
+        let org = it
+            .lookup_faint("northbridge")
+            .expect("an organisation word, exactly");
+        assert!(it.template.vocabulary[org].org);
+        assert_eq!(
+            it.lookup_faint("northbrldge"),
+            None,
+            "no fuzzy match when faint"
+        );
+        assert_eq!(
+            it.lookup_faint("dashboard"),
+            None,
+            "generic words need a clear reading"
+        );
+        assert!(
+            it.lookup("northbrldge").is_some(),
+            "a clear misreading still matches"
         );
     }
 }

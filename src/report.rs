@@ -114,6 +114,9 @@ pub struct Evidence {
     pub reason: String,
     /// Whether words naming the organisation were read.
     pub org_evidence: bool,
+    /// Whose system the words say it is: `ours` (organisation words read), `foreign`
+    /// (another organisation's words where ours belong), `unknown` (the kit alone matched).
+    pub ownership: crate::score::Ownership,
     /// Confidence that the image shows this system's UI, before the organisation gate.
     pub kit_confidence: f64,
     pub features: Features,

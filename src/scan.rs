@@ -404,6 +404,7 @@ fn build_evidence(
     Evidence {
         reason,
         org_evidence: s.org_evidence,
+        ownership: s.ownership,
         kit_confidence: round4(s.kit_confidence),
         features: m.features.clone(),
         contributions: s
@@ -458,5 +459,8 @@ pub fn fingerprint_reference(
     let decoded = decode_file(path, limits)?;
     let prepared = prepare(&decoded.image, crate::preprocess::ENROLL_GLYPH_HEIGHT);
     let words = engine.read_words(&prepared.ocr_gray)?;
-    Ok(fingerprint(&prepared, &words))
+    let mut fp = fingerprint(&prepared, &words);
+    // A clean screenshot's doubtful readings are noise, not vocabulary.
+    fp.tokens.retain(|t| !t.faint);
+    Ok(fp)
 }

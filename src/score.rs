@@ -68,6 +68,7 @@ pub struct Scored {
     /// Final confidence (kit confidence, capped below `leak` without organisation evidence).
     pub confidence: f64,
     pub org_evidence: bool,
+    pub ownership: Ownership,
     pub verdict: Verdict,
     /// Each feature's additive contribution to the logit (weight x value), and the bias.
     pub contributions: Vec<(String, f64)>,
@@ -75,6 +76,57 @@ pub struct Scored {
 
 fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
+}
+
+/// Share of the leak threshold below which a match showing another organisation's name
+/// in the place of ours is kept: well under `review`, since the image says whose it is.
+const FOREIGN_CAP: f64 = 0.3;
+
+/// Whose system the image shows, as far as its words tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ownership {
+    /// Words naming the template's organisation were read.
+    Ours,
+    /// None of ours, and other distinctive words where the template names its organisation.
+    Foreign,
+    /// Nothing naming any organisation: the kit alone matched.
+    Unknown,
+}
+
+impl Ownership {
+    /// From the match features: our names win over a foreign-looking word, which may be an
+    /// OCR slip next to our own brand.
+    pub fn of(org_weight: f64, foreign_weight: f64) -> Ownership {
+        if org_weight >= MIN_ORG_WEIGHT as f64 {
+            Ownership::Ours
+        } else if foreign_weight > 0.0 {
+            Ownership::Foreign
+        } else {
+            Ownership::Unknown
+        }
+    }
+}
+
+/// The final confidence from the kit confidences and who owns the screen: only our
+/// organisation's evidence can reach `leak`; an owner-less match keeps its ranking below
+/// it; another organisation's screen falls below `review`.
+pub fn gated_confidence(
+    kit: f64,
+    ownerless_kit: f64,
+    ownership: Ownership,
+    leak_threshold: f64,
+) -> f64 {
+    match ownership {
+        Ownership::Ours => kit,
+        Ownership::Unknown => ownerless_kit * leak_threshold * 0.999,
+        Ownership::Foreign => ownerless_kit * leak_threshold * FOREIGN_CAP,
+    }
+}
+
+/// Logistic model output for feature vector `x`.
+pub fn model_confidence(weights: &[f64], bias: f64, x: &[f64]) -> f64 {
+    sigmoid(bias + weights.iter().zip(x).map(|(w, v)| w * v).sum::<f64>())
 }
 
 /// Scores features with calibration `cal`.
@@ -88,13 +140,12 @@ pub fn score(f: &Features, cal: &Calibration) -> Scored {
     }
     contributions.push(("bias".to_string(), cal.bias));
     let kit_confidence = sigmoid(z);
-    let org_evidence = f.org_weight >= MIN_ORG_WEIGHT;
-    let confidence = if org_evidence {
-        kit_confidence
-    } else {
-        // Keep the ranking among owner-less matches, but below the leak threshold.
-        kit_confidence * cal.leak_threshold * 0.999
-    };
+    let ownerless_kit = cal
+        .ownerless
+        .as_ref()
+        .map_or(kit_confidence, |m| model_confidence(&m.weights, m.bias, &x));
+    let ownership = Ownership::of(f.org_weight as f64, f.foreign_weight as f64);
+    let confidence = gated_confidence(kit_confidence, ownerless_kit, ownership, cal.leak_threshold);
     let verdict = if confidence >= cal.leak_threshold {
         Verdict::Leak
     } else if confidence >= cal.review_threshold {
@@ -105,7 +156,8 @@ pub fn score(f: &Features, cal: &Calibration) -> Scored {
     Scored {
         kit_confidence,
         confidence,
-        org_evidence,
+        org_evidence: ownership == Ownership::Ours,
+        ownership,
         verdict,
         contributions,
     }
@@ -119,6 +171,7 @@ pub fn default_calibration() -> Calibration {
         features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
         weights: vec![1.5, 0.5, 0.3, 3.0, 1.0, 2.0, 2.0, 1.0, 0.3, 0.3],
         bias: -7.0,
+        ownerless: None,
         leak_threshold: 0.5,
         review_threshold: 0.25,
         provenance: "built-in default (not fitted)".into(),
@@ -212,5 +265,35 @@ mod tests {
             &cal,
         );
         assert_eq!(s2.verdict, Verdict::Leak);
+    }
+
+    #[test]
+    fn another_organisations_screen_is_clean_and_ours_wins_over_a_stray_word() {
+        let cal = default_calibration();
+        let strong = Features {
+            geo_weight: 30.0,
+            geo_count: 30.0,
+            text_weight: 40.0,
+            chrome_coverage: 1.0,
+            precision: 0.8,
+            palette: 0.9,
+            foreign_weight: 1.5,
+            ..Features::default()
+        };
+        let theirs = score(&strong, &cal);
+        assert_eq!(theirs.ownership, Ownership::Foreign);
+        assert_eq!(theirs.verdict, Verdict::Clean);
+        assert!(theirs.confidence < cal.review_threshold);
+        let ours = score(
+            &Features {
+                org_weight: 2.0,
+                ..strong
+            },
+            &cal,
+        );
+        // Our own name was read too: a stray word does not cap it (the model still weighs it).
+        assert_eq!(ours.ownership, Ownership::Ours);
+        assert_eq!(ours.confidence, ours.kit_confidence);
+        assert!(ours.confidence > theirs.confidence);
     }
 }

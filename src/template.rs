@@ -72,6 +72,11 @@ pub struct Calibration {
     pub features: Vec<String>,
     pub weights: Vec<f64>,
     pub bias: f64,
+    /// A second model ranking matches that show no organisation evidence, fitted on those
+    /// alone (where a look-alike's shared demo content and the system's own crops compete,
+    /// the chrome and colours weigh more than the words). Absent: `weights` rank them too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownerless: Option<LinearModel>,
     /// `confidence >= leak_threshold` with organisation evidence gives `leak`.
     pub leak_threshold: f64,
     /// `confidence >= review_threshold` gives at least `review`.
@@ -93,6 +98,13 @@ const MAX_MODEL_WEIGHT: f64 = 1000.0;
 fn plausible_box(t: &Token) -> bool {
     let limit = 10.0 * MAX_REFERENCE_SIDE as f32;
     [t.x, t.y, t.w, t.h].iter().all(|v| v.abs() <= limit) && t.w >= 0.0 && t.h >= 0.0
+}
+
+/// Weights and bias of a logistic model over the features named in `Calibration::features`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinearModel {
+    pub weights: Vec<f64>,
+    pub bias: f64,
 }
 
 /// Everything loaded from a models folder.
@@ -237,7 +249,11 @@ impl Calibration {
     /// weights so large that their sum overflows to a NaN confidence.
     fn validated(self, origin: &Path) -> Result<Calibration, ModelError> {
         let bad = |what: String| Err(parse_error(origin, what));
-        if self.weights.len() != self.features.len() {
+        let ownerless_len = self
+            .ownerless
+            .as_ref()
+            .map_or(self.features.len(), |m| m.weights.len());
+        if self.weights.len() != self.features.len() || ownerless_len != self.features.len() {
             return bad("weights and features differ in length".into());
         }
         for (name, t) in [
@@ -248,10 +264,15 @@ impl Calibration {
                 return bad(format!("{name} is {t}, outside [0, 1]"));
             }
         }
+        let ownerless = self
+            .ownerless
+            .iter()
+            .flat_map(|m| m.weights.iter().chain([&m.bias]));
         if let Some(w) = self
             .weights
             .iter()
             .chain([&self.bias])
+            .chain(ownerless)
             .find(|w| !(-MAX_MODEL_WEIGHT..=MAX_MODEL_WEIGHT).contains(*w))
         {
             return bad(format!(
@@ -424,6 +445,7 @@ mod tests {
             y: 2.0,
             w: 30.0,
             h: 12.0,
+            faint: false,
         });
         t.vocabulary.push(VocabEntry {
             token: "brand".into(),

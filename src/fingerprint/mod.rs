@@ -15,8 +15,13 @@ use crate::ocr::OcrWord;
 
 pub mod layout;
 
-/// Tesseract confidence below which a word is dropped as noise.
+/// Tesseract confidence below which a word is only a faint reading.
 pub const MIN_WORD_CONFIDENCE: f32 = 35.0;
+
+/// Tesseract confidence below which a word is dropped as noise. Between this and
+/// `MIN_WORD_CONFIDENCE` a word is kept as `faint`: on a blurred photo Tesseract doubts
+/// even words it spelled right, and a rare word spelled exactly right is still evidence.
+pub const MIN_FAINT_CONFIDENCE: f32 = 10.0;
 
 /// A token with its box in original-image pixels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +33,9 @@ pub struct Token {
     pub y: f32,
     pub w: f32,
     pub h: f32,
+    /// Read with low confidence: it may only match a distinctive word exactly.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub faint: bool,
 }
 
 impl Token {
@@ -42,9 +50,10 @@ pub fn tokens_from_words(words: &[OcrWord], scale: f32) -> Vec<Token> {
     let inv = 1.0 / scale.max(1e-6);
     let mut out = Vec::new();
     for word in words {
-        if word.confidence < MIN_WORD_CONFIDENCE {
+        if word.confidence < MIN_FAINT_CONFIDENCE {
             continue;
         }
+        let faint = word.confidence < MIN_WORD_CONFIDENCE;
         let chars: Vec<char> = word.text.chars().collect();
         let n = chars.len().max(1) as f32;
         for (start, end) in split_spans(&chars) {
@@ -63,6 +72,7 @@ pub fn tokens_from_words(words: &[OcrWord], scale: f32) -> Vec<Token> {
                 y: word.top * inv,
                 w: (x1 - x0) * inv,
                 h: word.height * inv,
+                faint,
             });
         }
     }

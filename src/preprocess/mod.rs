@@ -68,7 +68,12 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
         None => (1600.0 / work.width().max(1) as f32).clamp(1.0, 2.0),
     };
     let pixels = work.width() as f32 * work.height() as f32;
-    let cap = (MAX_OCR_PIXELS / pixels).sqrt();
+    let budget = if screen.is_some() {
+        MAX_OCR_PIXELS * screen::MARGIN_AREA_FACTOR
+    } else {
+        MAX_OCR_PIXELS
+    };
+    let cap = (budget / pixels).sqrt();
     // Near 1x, skip the resampling (it only blurs), unless the pixel cap needs it.
     if (extra - 1.0).abs() < 0.08 {
         extra = 1.0;
@@ -79,14 +84,22 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
     } else {
         resize_gray(&work, extra, FilterType::CatmullRom)
     };
-    stretch_contrast(&mut ocr_gray);
+    // A photographed screen's statistics come from the screen, not its dark surround.
+    let core = screen.map_or([0, 0, ocr_gray.width(), ocr_gray.height()], |s| {
+        s.core.map(|v| (v as f32 * extra) as u32)
+    });
+    stretch_contrast(&mut ocr_gray, core);
     let glyph_ocr = glyph_work.map_or(TYPICAL_GLYPH, |h| h * extra);
     if screen.is_some() {
         // Phone photos are soft (focus, motion, moire filtering): sharpen at the scale of
         // the letters, which lifts Tesseract's reading of them markedly.
         unsharp(&mut ocr_gray, glyph_ocr * 0.5, 2.0);
     }
-    normalise_polarity(&mut ocr_gray, (glyph_ocr * 2.0).max(10.0) as u32);
+    normalise_polarity(
+        &mut ocr_gray,
+        (glyph_ocr * 2.0).max(10.0) as u32,
+        screen.is_some(),
+    );
     let thumb_scale = (256.0 / long as f32).min(1.0);
     let thumb = image::imageops::thumbnail(
         &image.to_rgb8(),
@@ -135,10 +148,16 @@ const TYPICAL_GLYPH: f32 = 16.0;
 /// at most: washed-out photos lower it (see [`normalise_polarity`]).
 const DARK_BACKGROUND: u32 = 150;
 
+/// How much [`normalise_polarity`] amplifies letters' contrast with a photo's page.
+const FLATTEN_GAIN: u32 = 2;
+
 /// Inverts dark regions (sidebars, top bars, banners, dark themes) so all text is dark on
 /// light: Tesseract reads light-on-dark text poorly. `radius` should span a few glyphs, so
-/// the local mean reflects the background rather than the letters.
-pub fn normalise_polarity(img: &mut GrayImage, radius: u32) {
+/// the local mean reflects the background rather than the letters. With `flatten`, light
+/// regions are divided by their local mean too, so a photo's uneven light (vignetting,
+/// glare, a grey screen next to a white margin) leaves one white background that a
+/// single global threshold (Tesseract's) suits.
+pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
     let (w, h) = img.dimensions();
     if w == 0 || h == 0 {
         return;
@@ -167,6 +186,11 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32) {
             // the page: one global threshold then suits both.
             let inv = 255 - p[0] as u32;
             p[0] = (inv * 255 / (255 - mean).max(1)).min(255) as u8;
+        } else if flatten {
+            // White where the page is, and the letters' contrast with it (often faint on
+            // a photo) amplified.
+            let below = mean.saturating_sub(p[0] as u32) * FLATTEN_GAIN * 255 / mean.max(1);
+            p[0] = 255u32.saturating_sub(below) as u8;
         }
     }
 }
@@ -223,11 +247,16 @@ pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
 
 /// Linear stretch for washed-out images only (glare, grey phone photos): when the darkest
 /// and lightest 0.2% lie less than 160 levels apart. Stretching a clean screenshot would
-/// thicken anti-aliased letters until Tesseract merges them.
-pub fn stretch_contrast(img: &mut GrayImage) {
+/// thicken anti-aliased letters until Tesseract merges them. The levels are measured in
+/// `region` (left, top, width, height) and applied to the whole image.
+pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
     let mut hist = [0u64; 256];
-    for p in img.pixels() {
-        hist[p[0] as usize] += 1;
+    let [x0, y0, w, h] = region;
+    let (x1, y1) = ((x0 + w).min(img.width()), (y0 + h).min(img.height()));
+    for y in y0.min(y1)..y1 {
+        for x in x0.min(x1)..x1 {
+            hist[img.get_pixel(x, y)[0] as usize] += 1;
+        }
     }
     let total: u64 = hist.iter().sum();
     let percentile = |q: f64| {
@@ -359,7 +388,7 @@ mod tests {
                 (false, false) => 245,
             }])
         });
-        normalise_polarity(&mut img, 20);
+        normalise_polarity(&mut img, 20, false);
         // Bar background became light, its letters dark; the light area is unchanged.
         assert!(img.get_pixel(1, 5)[0] > 200);
         assert!(img.get_pixel(0, 25)[0] < 50);
@@ -369,7 +398,7 @@ mod tests {
     #[test]
     fn stretch_uses_full_range() {
         let mut img = GrayImage::from_fn(200, 10, |x, _| image::Luma([100 + (x as u8) / 4]));
-        stretch_contrast(&mut img);
+        stretch_contrast(&mut img, [0, 0, 200, 10]);
         let (min, max) = img
             .pixels()
             .fold((255, 0), |(a, b), p| (p[0].min(a), p[0].max(b)));

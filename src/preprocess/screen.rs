@@ -9,14 +9,32 @@ use imageproc::geometric_transformations::{warp_into, Interpolation, Projection}
 /// Long side of the copy the search runs on.
 const SEARCH_SIDE: u32 = 360;
 
-/// A found screen: its corners in the image (top-left, top-right, bottom-right,
-/// bottom-left) and the mapping from rectified pixels back to image pixels.
+/// How far beyond the bright quadrilateral the rectified screen reaches, as shares of its
+/// width and height. A UI's dark sidebar, top bar and footer banner are often as dark
+/// as the surround in a photo, so the bright part is only the content area; the brand,
+/// the menu and the marking sit just outside it.
+const MARGIN_X: f32 = 0.22;
+
+/// Least tilt (degrees) of a bright quadrilateral's edges for a photographed screen. The
+/// rounded corners of a level screenshot's frame give up to ~0.6 degrees.
+const MIN_TILT_DEGREES: f32 = 1.2;
+const MARGIN_Y: f32 = 0.10;
+
+/// Share of a rectified screen's pixels that the margins add: the OCR pixel budget is
+/// meant for the screen's content, so it grows by this much for a photographed screen.
+pub const MARGIN_AREA_FACTOR: f32 = (1.0 + 2.0 * MARGIN_X) * (1.0 + 2.0 * MARGIN_Y);
+
+/// A found screen: the corners of its bright part in the image (top-left, top-right,
+/// bottom-right, bottom-left), and the mapping from rectified pixels (that part plus a
+/// margin around it, `width` x `height`) back to image pixels.
 #[derive(Clone, Copy)]
 pub struct Screen {
     pub corners: [(f32, f32); 4],
     pub to_image: Projection,
     pub width: u32,
     pub height: u32,
+    /// The bright part inside the rectified image: left, top, width, height.
+    pub core: [u32; 4],
 }
 
 /// Looks for a screen in `gray`. None when the image is not a photo of one (a plain
@@ -108,10 +126,10 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
         return None;
     }
     let quad = [tl, tr, br, bl].map(|(x, y)| (x as f32, y as f32));
-    // A photo is never perfectly level; panels of a screenshot always are (a UI with a
-    // dark sidebar, top bar and footer has three dark sides). Unless the surround shows
-    // on all four sides, insist on a tilt before calling the region a photographed screen.
-    if dark_sides < 4 && max_tilt_degrees(&quad) < 1.2 {
+    // A photo is never perfectly level; panels of a screenshot always are, and so is a
+    // screenshot inside a dark frame (a dark-theme post, a desktop), which has four dark
+    // sides and needs no rectification, only the usual pipeline.
+    if max_tilt_degrees(&quad) < MIN_TILT_DEGREES {
         return None;
     }
     // A screen fills its quadrilateral; a blob does not.
@@ -135,12 +153,19 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
         (width as f32, height as f32),
         (0.0, height as f32),
     ];
-    let to_image = Projection::from_control_points(rect, corners)?;
+    let bright_to_image = Projection::from_control_points(rect, corners)?;
+    let (mx, my) = (
+        (width as f32 * MARGIN_X).round(),
+        (height as f32 * MARGIN_Y).round(),
+    );
+    // Output pixel (u, v) shows the bright region's point (u - mx, v - my).
+    let to_image = Projection::translate(-mx, -my).and_then(bright_to_image);
     Some(Screen {
         corners,
         to_image,
-        width,
-        height,
+        width: width + 2 * mx as u32,
+        height: height + 2 * my as u32,
+        core: [mx as u32, my as u32, width, height],
     })
 }
 
@@ -236,9 +261,18 @@ mod tests {
             );
         }
         let r = rectify(&img, &s);
-        // The rectified screen is bright throughout (away from its edges).
+        // The rectified screen is bright throughout (away from its edges), inside a margin
+        // that shows what lies around it.
+        let (mx, my) = (
+            (r.width() as f32 * MARGIN_X / (1.0 + 2.0 * MARGIN_X)) as u32,
+            (r.height() as f32 * MARGIN_Y / (1.0 + 2.0 * MARGIN_Y)) as u32,
+        );
         assert!(r.get_pixel(r.width() / 2, r.height() / 2)[0] > 200);
-        assert!(r.get_pixel(20, 20)[0] > 200);
+        assert!(r.get_pixel(mx + 20, my + 20)[0] > 200);
+        assert!(
+            r.get_pixel(mx / 2, r.height() / 2)[0] < 100,
+            "the surround shows"
+        );
     }
 
     #[test]
