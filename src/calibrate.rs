@@ -57,10 +57,23 @@ pub fn join(records_jsonl: &str, labels_jsonl: &str) -> Result<Vec<Sample>, Stri
     Ok(out)
 }
 
+/// Features the models are not fitted on (their weight stays 0). A name is public: words
+/// naming the organisation *anywhere* in the image (a public page has plenty) say nothing
+/// about whether the system's UI is shown; they decide ownership, which gates the
+/// verdict. Organisation words *in place* (`ln_org_geo_weight`) are layout evidence and
+/// stay.
+const NOT_FITTED: [&str; 1] = ["ln_org_weight"];
+
 fn vector(c: &CandidateScore) -> Vec<f64> {
     FEATURE_NAMES
         .iter()
-        .map(|n| c.model_features.get(*n).copied().unwrap_or(0.0))
+        .map(|n| {
+            if NOT_FITTED.contains(n) {
+                0.0
+            } else {
+                c.model_features.get(*n).copied().unwrap_or(0.0)
+            }
+        })
         .collect()
 }
 
@@ -82,6 +95,15 @@ fn fit(samples: &[&Sample], keep: impl Fn(&CandidateScore) -> bool) -> LinearMod
     LinearModel { weights, bias }
 }
 
+/// Whose system the candidate's features say it is, as `score` decides it.
+fn ownership(c: &CandidateScore) -> Ownership {
+    let feature = |name: &str| c.model_features.get(name).copied().unwrap_or(0.0);
+    Ownership::of(
+        feature("ln_org_weight").exp() - 1.0,
+        -feature("neg_foreign_weight"),
+    )
+}
+
 /// The kit model and the owner-less ranking model, fitted on `samples`.
 struct Models2 {
     kit: LinearModel,
@@ -92,7 +114,7 @@ impl Models2 {
     fn fit(samples: &[&Sample]) -> Models2 {
         Models2 {
             kit: fit(samples, |_| true),
-            ownerless: fit(samples, |c| !c.org_evidence),
+            ownerless: fit(samples, |c| ownership(c) != Ownership::Ours),
         }
     }
 
@@ -103,19 +125,8 @@ impl Models2 {
     /// The candidate's final confidence, gated as `score` gates it.
     fn confidence(&self, c: &CandidateScore, leak_cap: f64) -> f64 {
         let x = vector(c);
-        let feature = |name: &str| {
-            FEATURE_NAMES
-                .iter()
-                .position(|n| *n == name)
-                .map_or(0.0, |i| x[i])
-        };
-        let ownership = if c.org_evidence {
-            Ownership::Ours
-        } else {
-            Ownership::of(0.0, -feature("neg_foreign_weight"))
-        };
         let ownerless = model_confidence(&self.ownerless.weights, self.ownerless.bias, &x);
-        gated_confidence(self.kit(c), ownerless, ownership, leak_cap)
+        gated_confidence(self.kit(c), ownerless, ownership(c), leak_cap)
     }
 
     /// Image-level confidence: the best template's gated confidence.
@@ -193,7 +204,7 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
         .map(|s| {
             s.candidates
                 .iter()
-                .filter(|c| c.org_evidence)
+                .filter(|c| ownership(c) == Ownership::Ours)
                 .map(|c| models.kit(c))
                 .fold(0.0, f64::max)
         })

@@ -104,6 +104,63 @@ impl IndexedTemplate {
     }
 }
 
+/// Least summed weight of exactly shared words for a template to be verified.
+const MIN_SHARED_WEIGHT: f32 = 0.5;
+
+/// Most templates verified per image: an image that shares words with more is a page of
+/// generic UI vocabulary, and the heaviest sharers are the ones that can win.
+pub const MAX_VERIFIED: usize = 12;
+
+/// Inverted index from vocabulary words to the templates that have them, so that an
+/// image is verified (alignment, scoring) only against the few templates it shares
+/// distinctive words with, however many systems are enrolled.
+pub struct TemplateIndex {
+    /// Word -> (template, the word's weight in it).
+    postings: HashMap<String, Vec<(usize, f32)>>,
+    templates: usize,
+}
+
+impl TemplateIndex {
+    pub fn new(templates: &[IndexedTemplate]) -> TemplateIndex {
+        let mut postings: HashMap<String, Vec<(usize, f32)>> = HashMap::new();
+        for (t, tpl) in templates.iter().enumerate() {
+            for e in &tpl.template.vocabulary {
+                postings
+                    .entry(e.token.clone())
+                    .or_default()
+                    .push((t, e.weight));
+            }
+        }
+        TemplateIndex {
+            postings,
+            templates: templates.len(),
+        }
+    }
+
+    /// Templates worth verifying for `image`, the heaviest sharers first: those sharing at
+    /// least `MIN_SHARED_WEIGHT` of distinct words, at most `MAX_VERIFIED`, and never
+    /// none (the best one is verified anyway, so every record names a closest system).
+    pub fn candidates(&self, image: &ImageFingerprint) -> Vec<usize> {
+        let mut shared = vec![0.0f32; self.templates];
+        let distinct: HashSet<&str> = image.tokens.iter().map(|t| t.text.as_str()).collect();
+        for word in distinct {
+            for &(t, w) in self.postings.get(word).into_iter().flatten() {
+                shared[t] += w;
+            }
+        }
+        let mut order: Vec<usize> = (0..self.templates).collect();
+        order.sort_by(|&a, &b| shared[b].total_cmp(&shared[a]).then(a.cmp(&b)));
+        let keep = order
+            .iter()
+            .take(MAX_VERIFIED)
+            .filter(|&&t| shared[t] >= MIN_SHARED_WEIGHT)
+            .count()
+            .max(1);
+        order.truncate(keep.min(self.templates));
+        order
+    }
+}
+
 /// Least weight of a vocabulary word a faint reading may match.
 const FAINT_MIN_WEIGHT: f32 = 1.0;
 
@@ -330,6 +387,7 @@ fn find_conflicts(
                 let (cx, cy) = t.center();
                 !matched_tokens.contains(i)
                     && !t.faint
+                    && !looks_like(&t.text, &rt.text)
                     && (cy - py).abs() <= ph.max(t.h)
                     && (cx - px).abs() <= (pw + t.w) / 2.0 + ph
                     && is_distinctive(&t.text)
@@ -346,9 +404,21 @@ fn find_conflicts(
     out
 }
 
+/// Whether `read` could be a garbled reading of `expected` (a photo's "kestet" for
+/// "kestrel", "ranet" for "intranet"): then it is our word misread, not another's.
+/// Short words (abbreviations) are too alike by chance ("sbc" and "hcc") to tell.
+fn looks_like(read: &str, expected: &str) -> bool {
+    let long = read.chars().count() >= 5 && expected.chars().count() >= 5;
+    long && (expected.contains(read)
+        || read.contains(expected)
+        || strsim::normalized_levenshtein(read, expected) >= 0.5)
+}
+
 /// A word that could name an organisation: letters, not common English or UI vocabulary.
+/// Four letters at least: a photo's OCR leaves three-letter fragments everywhere ("mog"
+/// for "McGee"), and another organisation's abbreviation comes with its name nearby.
 fn is_distinctive(token: &str) -> bool {
-    token.chars().count() >= 3
+    token.chars().count() >= 4
         && token.chars().all(char::is_alphabetic)
         && !crate::fingerprint::is_generic_ui(token)
         && crate::fingerprint::english_zipf(token) < 4.5
@@ -632,6 +702,50 @@ mod tests {
         assert!(
             it.lookup("northbrldge").is_some(),
             "a clear misreading still matches"
+        );
+    }
+
+    #[test]
+    fn a_garbled_reading_of_our_name_is_not_another_organisations() {
+        assert!(looks_like("kestet", "kestrel"));
+        assert!(looks_like("ranet", "intranet"));
+        assert!(!looks_like("linwood", "kestrel"));
+        assert!(
+            !looks_like("sbc", "hcc"),
+            "abbreviations differ by a letter"
+        );
+    }
+
+    #[test]
+    fn index_verifies_only_templates_sharing_words() {
+        let a = IndexedTemplate::new(build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        ));
+        let other = |name: &str, word: &str| {
+            IndexedTemplate::new(build_template(
+                name,
+                vec![
+                    ("a".into(), fp(vec![tok(word, 10.0, 10.0, 12.0)])),
+                    ("b".into(), fp(vec![tok(word, 10.0, 10.0, 12.0)])),
+                ],
+                &[],
+            ))
+        };
+        let templates = vec![
+            other("kestrel-portal", "kestrel"),
+            a,
+            other("harbour-cases", "harbour"),
+        ];
+        let index = TemplateIndex::new(&templates);
+        assert_eq!(index.candidates(&page("charts")), vec![1]);
+        // Nothing shared: the first template still stands as the closest.
+        assert_eq!(
+            index
+                .candidates(&fp(vec![tok("zzzz", 1.0, 1.0, 9.0)]))
+                .len(),
+            1
         );
     }
 }

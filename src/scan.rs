@@ -16,7 +16,7 @@ use crate::decode::{decode_file, DecodeLimits};
 use crate::error::{ImageError, OcrError};
 use crate::fingerprint::{fingerprint, ImageFingerprint};
 use crate::ingest::Input;
-use crate::matcher::{match_template, IndexedTemplate, TemplateMatch};
+use crate::matcher::{match_template, IndexedTemplate, TemplateIndex, TemplateMatch};
 use crate::ocr::OcrEngine;
 use crate::preprocess::{prepare, SCAN_GLYPH_HEIGHT};
 use crate::report::{
@@ -49,6 +49,8 @@ impl Default for ScanOptions {
 /// Loaded models, ready to analyse images.
 pub struct Scanner {
     templates: Vec<IndexedTemplate>,
+    /// Which templates an image shares words with: only those are verified.
+    index: TemplateIndex,
     calibration: Calibration,
     options: ScanOptions,
 }
@@ -79,12 +81,14 @@ impl Scanner {
             calibration.leak_threshold = t;
             calibration.review_threshold = calibration.review_threshold.min(t);
         }
+        let templates: Vec<IndexedTemplate> = models
+            .templates
+            .into_iter()
+            .map(IndexedTemplate::new)
+            .collect();
         Scanner {
-            templates: models
-                .templates
-                .into_iter()
-                .map(IndexedTemplate::new)
-                .collect(),
+            index: TemplateIndex::new(&templates),
+            templates,
             calibration,
             options,
         }
@@ -248,11 +252,11 @@ impl Scanner {
     /// Match and score a fingerprint against every template, and build the record.
     pub fn judge(&self, path: String, fp: &ImageFingerprint) -> Record {
         let mut results: Vec<(usize, TemplateMatch, Scored)> = self
-            .templates
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let m = match_template(fp, t);
+            .index
+            .candidates(fp)
+            .into_iter()
+            .map(|i| {
+                let m = match_template(fp, &self.templates[i]);
                 let s = score(&m.features, &self.calibration);
                 (i, m, s)
             })

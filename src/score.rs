@@ -82,6 +82,10 @@ fn sigmoid(z: f64) -> f64 {
 /// in the place of ours is kept: well under `review`, since the image says whose it is.
 const FOREIGN_CAP: f64 = 0.3;
 
+/// Share of the leak threshold an owner-less match can reach: just below it, keeping the
+/// kit model's ranking among such matches.
+const OWNERLESS_CAP: f64 = 0.999;
+
 /// Whose system the image shows, as far as its words tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,10 +99,12 @@ pub enum Ownership {
 }
 
 impl Ownership {
-    /// From the match features: our names win over a foreign-looking word, which may be an
-    /// OCR slip next to our own brand.
+    /// From the match features: where both our names and other words in their places were
+    /// read, the heavier side wins (a foreign-looking word may be an OCR slip next to our
+    /// own brand; one rare word of ours is no answer to another organisation's brand,
+    /// staff names and footer).
     pub fn of(org_weight: f64, foreign_weight: f64) -> Ownership {
-        if org_weight >= MIN_ORG_WEIGHT as f64 {
+        if org_weight >= MIN_ORG_WEIGHT as f64 && org_weight >= foreign_weight {
             Ownership::Ours
         } else if foreign_weight > 0.0 {
             Ownership::Foreign
@@ -119,7 +125,7 @@ pub fn gated_confidence(
 ) -> f64 {
     match ownership {
         Ownership::Ours => kit,
-        Ownership::Unknown => ownerless_kit * leak_threshold * 0.999,
+        Ownership::Unknown => ownerless_kit * leak_threshold * OWNERLESS_CAP,
         Ownership::Foreign => ownerless_kit * leak_threshold * FOREIGN_CAP,
     }
 }

@@ -51,11 +51,15 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
     } else {
         1.0
     };
-    let gray_full = image.to_luma8();
-    let mut work = if work_scale < 1.0 {
-        resize_gray(&gray_full, work_scale, FilterType::Triangle)
-    } else {
-        gray_full
+    // The full-size grey copy lives only until it is reduced: on a huge image it is the
+    // largest buffer after the decoded one.
+    let mut work = {
+        let gray_full = image.to_luma8();
+        if work_scale < 1.0 {
+            resize_gray(&gray_full, work_scale, FilterType::Triangle)
+        } else {
+            gray_full
+        }
     };
     let screen = screen::find_screen(&work);
     if let Some(s) = &screen {
@@ -101,11 +105,13 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
         screen.is_some(),
     );
     let thumb_scale = (256.0 / long as f32).min(1.0);
-    let thumb = image::imageops::thumbnail(
-        &image.to_rgb8(),
-        ((width as f32 * thumb_scale).round() as u32).max(1),
-        ((height as f32 * thumb_scale).round() as u32).max(1),
-    );
+    // Reduced in the decoded pixel format, then converted: no full-size RGB copy.
+    let thumb = image
+        .thumbnail(
+            ((width as f32 * thumb_scale).round() as u32).max(1),
+            ((height as f32 * thumb_scale).round() as u32).max(1),
+        )
+        .to_rgb8();
     Prepared {
         ocr_gray,
         ocr_scale: work_scale * extra,
@@ -162,22 +168,24 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
     if w == 0 || h == 0 {
         return;
     }
-    // A region is dark relative to the page: on a washed-out photo (grey page) a mid-grey
-    // patch of moire is not a dark panel.
+    // A region is dark relative to the page, whose level is the bright end of the
+    // histogram (not its median: a dark-theme post frame or a wide dark sidebar can cover
+    // most of the image): on a washed-out photo (grey page) a mid-grey patch of moire is
+    // not a dark panel.
     let mut hist = [0u32; 256];
     for p in img.pixels() {
         hist[p[0] as usize] += 1;
     }
-    let half = w * h / 2;
+    let below_page = (w as u64 * h as u64 * 9 / 10) as u32;
     let mut acc = 0;
-    let median = hist
+    let page = hist
         .iter()
         .position(|&c| {
             acc += c;
-            acc > half
+            acc > below_page
         })
         .unwrap_or(255) as u32;
-    let dark_below = DARK_BACKGROUND.min(median.saturating_sub(70));
+    let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
     let grid = MeanGrid::new(img, radius, 4);
     for (x, y, p) in img.enumerate_pixels_mut() {
         let mean = grid.at(x, y);
