@@ -21,6 +21,30 @@ pub fn name_words(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Registers screenshots of the organisation's public material (website, public forms)
+/// with `template`: every vocabulary word they show is flagged `public`, so it weighs
+/// nothing as evidence that the internal system is on screen. Returns how many words
+/// were flagged.
+pub fn mark_public(template: &mut Template, pages: Vec<(String, ImageFingerprint)>) -> usize {
+    let shown: HashSet<String> = pages
+        .iter()
+        .flat_map(|(_, fp)| fp.tokens.iter().map(|t| t.text.clone()))
+        .collect();
+    let mut flagged = 0;
+    for e in &mut template.vocabulary {
+        if !e.public && shown.contains(&e.token) {
+            e.public = true;
+            flagged += 1;
+        }
+    }
+    for (source, _) in pages {
+        if !template.public_sources.contains(&source) {
+            template.public_sources.push(source);
+        }
+    }
+    flagged
+}
+
 /// Builds the template of system `name` from its references.
 /// `org_words`: extra words the analyst says name the organisation (may be empty).
 pub fn build_template(
@@ -60,6 +84,7 @@ pub fn build_template(
                 chrome,
                 org,
                 marking,
+                public: false,
             }
         })
         .collect();
@@ -79,6 +104,7 @@ pub fn build_template(
             })
             .collect(),
         vocabulary,
+        public_sources: Vec::new(),
     }
 }
 

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use leakshot::decode::DecodeLimits;
+use leakshot::fingerprint::ImageFingerprint;
 use leakshot::ingest;
 use leakshot::ocr::OcrEngine;
 use leakshot::resume::{self, Resume};
@@ -39,7 +40,12 @@ enum Command {
         /// Further words that name the organisation or system (brand, abbreviations).
         #[arg(long = "org", value_name = "WORDS")]
         org: Vec<String>,
-        /// Screenshots of the system (two or more pages are best).
+        /// The images are the organisation's PUBLIC material (website, public forms) for the
+        /// already enrolled SYSTEM: what they show weighs nothing as evidence of it.
+        #[arg(long, conflicts_with = "org")]
+        public: bool,
+        /// Screenshots of the system (two or more pages are best), or with --public, of
+        /// its organisation's public pages.
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
@@ -111,8 +117,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             models,
             name,
             org,
+            public,
             images,
-        } => enroll(models, name, org, images),
+        } => {
+            if public {
+                enroll_public(models, name, images)
+            } else {
+                enroll(models, name, org, images)
+            }
+        }
         Command::Scan {
             models,
             output,
@@ -131,17 +144,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn enroll(
-    models: PathBuf,
-    name: String,
-    org: Vec<String>,
-    images: Vec<PathBuf>,
-) -> Result<ExitCode> {
-    leakshot::template::template_path(&models, &name)?;
+/// Fingerprints clean screenshots, each with its file name.
+fn fingerprint_references(images: &[PathBuf]) -> Result<Vec<(String, ImageFingerprint)>> {
     let mut engine = OcrEngine::new().context("starting Tesseract")?;
     let limits = DecodeLimits::default();
     let mut refs = Vec::new();
-    for path in &images {
+    for path in images {
         let fp = fingerprint_reference(path, &mut engine, &limits)
             .with_context(|| format!("enrolling {}", path.display()))?;
         let source = path
@@ -151,6 +159,32 @@ fn enroll(
         eprintln!("leakshot: {}: {} tokens", path.display(), fp.tokens.len());
         refs.push((source, fp));
     }
+    Ok(refs)
+}
+
+fn enroll_public(models: PathBuf, name: String, images: Vec<PathBuf>) -> Result<ExitCode> {
+    let path = leakshot::template::template_path(&models, &name)?;
+    let mut template = leakshot::template::Template::load(&path)
+        .with_context(|| format!("--public needs {name} enrolled first"))?;
+    let pages = fingerprint_references(&images)?;
+    let flagged = leakshot::enroll::mark_public(&mut template, pages);
+    let path = template.save(&models)?;
+    eprintln!(
+        "leakshot: wrote {} ({flagged} more of its words are public; {} public pages)",
+        path.display(),
+        template.public_sources.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn enroll(
+    models: PathBuf,
+    name: String,
+    org: Vec<String>,
+    images: Vec<PathBuf>,
+) -> Result<ExitCode> {
+    leakshot::template::template_path(&models, &name)?;
+    let refs = fingerprint_references(&images)?;
     let template = leakshot::enroll::build_template(&name, refs, &org);
     let chrome = template.vocabulary.iter().filter(|e| e.chrome).count();
     let org_words: Vec<&str> = template

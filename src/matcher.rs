@@ -14,6 +14,9 @@ use crate::template::Template;
 /// A template with lookup structures built once per scan.
 pub struct IndexedTemplate {
     pub template: Template,
+    /// Per vocabulary entry: what reading it says about whose screen it is (an
+    /// organisation word's weight, even when the word is also public; else 0).
+    ownership_weight: Vec<f32>,
     vocab: HashMap<String, usize>,
     /// Vocabulary entry indices by token length, for fuzzy lookup.
     by_len: HashMap<usize, Vec<usize>>,
@@ -23,7 +26,17 @@ pub struct IndexedTemplate {
 }
 
 impl IndexedTemplate {
-    pub fn new(template: Template) -> Self {
+    pub fn new(mut template: Template) -> Self {
+        let ownership_weight = template
+            .vocabulary
+            .iter()
+            .map(|e| if e.org { e.weight } else { 0.0 })
+            .collect();
+        // What the organisation shows the public is no sign of its internal system; its
+        // name still says whose screen it is (`ownership_weight` keeps that).
+        for e in template.vocabulary.iter_mut().filter(|e| e.public) {
+            e.weight = 0.0;
+        }
         let vocab: HashMap<String, usize> = template
             .vocabulary
             .iter()
@@ -55,6 +68,7 @@ impl IndexedTemplate {
             .sum();
         IndexedTemplate {
             template,
+            ownership_weight,
             vocab,
             by_len,
             ref_tokens,
@@ -262,13 +276,22 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             .map(|e| (i, e))
         })
         .collect();
+    let org_weight: f32 = matched
+        .iter()
+        .map(|&(_, e)| e)
+        .collect::<HashSet<usize>>()
+        .into_iter()
+        .map(|e| tpl.ownership_weight[e])
+        .sum();
+    // Words that weigh nothing (shown on public pages) tell only whose screen it is.
+    let all_matched = matched;
+    let matched: Vec<(usize, usize)> = all_matched
+        .iter()
+        .copied()
+        .filter(|&(_, e)| vocab[e].weight > 0.0)
+        .collect();
     let distinct_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
     let text_weight: f32 = distinct_entries.iter().map(|&e| vocab[e].weight).sum();
-    let org_weight: f32 = distinct_entries
-        .iter()
-        .filter(|&&e| vocab[e].org)
-        .map(|&e| vocab[e].weight)
-        .sum();
     let marking_weight: f32 = distinct_entries
         .iter()
         .filter(|&&e| vocab[e].marking)
@@ -307,7 +330,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .map(|&e| vocab[e].weight)
         .sum();
     let conflicts = if inliers.len() >= 3 {
-        find_conflicts(image, tpl, reference, &transform, &matched)
+        find_conflicts(image, tpl, reference, &transform, &all_matched)
     } else {
         Vec::new()
     };
@@ -343,7 +366,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         reference,
         transform,
         inliers,
-        matched,
+        matched: all_matched,
         conflicts,
     }
 }
@@ -746,6 +769,45 @@ mod tests {
                 .candidates(&fp(vec![tok("zzzz", 1.0, 1.0, 9.0)]))
                 .len(),
             1
+        );
+    }
+
+    #[test]
+    fn words_shown_on_public_pages_weigh_nothing() {
+        let mut t = build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        );
+        let public = fp(vec![
+            tok("northbridge", 20.0, 20.0, 14.0),
+            tok("dashboard", 300.0, 20.0, 12.0),
+            tok("utilities", 400.0, 20.0, 12.0),
+        ]);
+        assert_eq!(
+            crate::enroll::mark_public(&mut t, vec![("site.png".into(), public)]),
+            3
+        );
+        let original = IndexedTemplate::new(build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        ));
+        let before = match_template(&page("charts"), &original);
+        let it = IndexedTemplate::new(t);
+        let weight = |w: &str| it.template.vocabulary[it.lookup(w).expect(w)].weight;
+        assert_eq!(weight("dashboard"), 0.0);
+        assert_eq!(weight("utilities"), 0.0);
+        assert!(
+            weight("components") > 0.0,
+            "what the public never sees still counts"
+        );
+        let after = match_template(&page("charts"), &it);
+        assert!(after.features.text_weight < before.features.text_weight);
+        assert!(after.features.geo_weight < before.features.geo_weight);
+        assert_eq!(
+            after.features.org_weight, before.features.org_weight,
+            "the name still says whose screen it is"
         );
     }
 }

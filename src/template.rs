@@ -46,6 +46,11 @@ pub struct VocabEntry {
     pub org: bool,
     /// Part of a protective marking.
     pub marking: bool,
+    /// Shown on the organisation's public material too (`enroll --public`): it weighs
+    /// nothing as evidence of the internal system (an organisation word still tells whose
+    /// screen it is).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
 }
 
 /// The template file: everything needed to recognise one system.
@@ -61,6 +66,9 @@ pub struct Template {
     pub references: Vec<Reference>,
     /// Vocabulary, sorted by token.
     pub vocabulary: Vec<VocabEntry>,
+    /// Public pages of the organisation registered with `enroll --public` (file names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_sources: Vec<String>,
 }
 
 /// Logistic model from match features to confidence, and the verdict thresholds.
@@ -386,6 +394,7 @@ mod tests {
                 palette: Palette::default(),
             }],
             vocabulary: vec![],
+            public_sources: vec![],
         }
     }
 
@@ -454,6 +463,7 @@ mod tests {
             chrome: true,
             org: true,
             marking: false,
+            public: false,
         });
         assert!(parse(&t).is_ok());
 

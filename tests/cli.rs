@@ -220,3 +220,51 @@ fn corpus_positive_is_attributed_and_same_kit_lookalike_is_not_a_leak() {
     assert_eq!(by_name(&recs, "img0013.jpg")["verdict"], "clean");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_page_registered_as_public_is_no_longer_evidence() {
+    let models = temp_dir("public");
+    for f in ["fernhill-casedesk.template.json", "calibration.json"] {
+        std::fs::copy(repo().join("models").join(f), models.join(f)).expect("copy model");
+    }
+    let page = repo().join("test-images/posted/positive-reports-page.jpg");
+    let before = records(&leakshot(&[
+        "scan",
+        "--models",
+        path_str(&models),
+        path_str(&page),
+    ]));
+    assert_eq!(before[0]["verdict"], "leak", "{:#}", before[0]);
+
+    // Pretend the organisation published this very page: everything it shows is public.
+    let out = leakshot(&[
+        "enroll",
+        "--models",
+        path_str(&models),
+        "--name",
+        "fernhill-casedesk",
+        "--public",
+        path_str(&page),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let template: Value = serde_json::from_slice(
+        &std::fs::read(models.join("fernhill-casedesk.template.json")).expect("template"),
+    )
+    .expect("template JSON");
+    assert_eq!(template["public_sources"][0], "positive-reports-page.jpg");
+
+    let after = records(&leakshot(&[
+        "scan",
+        "--models",
+        path_str(&models),
+        path_str(&page),
+    ]));
+    assert_ne!(after[0]["verdict"], "leak", "{:#}", after[0]);
+    assert!(
+        after[0]["confidence"].as_f64() < before[0]["confidence"].as_f64(),
+        "{} vs {}",
+        after[0]["confidence"],
+        before[0]["confidence"]
+    );
+    let _ = std::fs::remove_dir_all(&models);
+}
