@@ -248,10 +248,9 @@ mod tests {
         assert!(p(35.0) > 0.9 && p(5.0) < 0.1, "{w:?} {b}");
     }
 
-    #[test]
-    fn no_org_evidence_stays_below_leak() {
-        let cal = default_calibration();
-        let strong = Features {
+    /// The system's UI fully in place, nothing said about whose it is.
+    fn strong_kit_match() -> Features {
+        Features {
             geo_weight: 30.0,
             geo_count: 30.0,
             text_weight: 40.0,
@@ -259,7 +258,13 @@ mod tests {
             precision: 0.8,
             palette: 0.9,
             ..Features::default()
-        };
+        }
+    }
+
+    #[test]
+    fn no_org_evidence_stays_below_leak() {
+        let cal = default_calibration();
+        let strong = strong_kit_match();
         let s = score(&strong, &cal);
         assert!(!s.org_evidence);
         assert_eq!(s.verdict, Verdict::Review);
@@ -277,14 +282,8 @@ mod tests {
     fn another_organisations_screen_is_clean_and_ours_wins_over_a_stray_word() {
         let cal = default_calibration();
         let strong = Features {
-            geo_weight: 30.0,
-            geo_count: 30.0,
-            text_weight: 40.0,
-            chrome_coverage: 1.0,
-            precision: 0.8,
-            palette: 0.9,
             foreign_weight: 1.5,
-            ..Features::default()
+            ..strong_kit_match()
         };
         let theirs = score(&strong, &cal);
         assert_eq!(theirs.ownership, Ownership::Foreign);
