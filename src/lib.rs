@@ -22,6 +22,7 @@ pub mod enroll;
 pub mod error;
 pub mod evaluate;
 pub mod fingerprint;
+pub mod gate;
 pub mod ingest;
 pub mod matcher;
 pub mod ocr;
