@@ -16,6 +16,8 @@
 //! [`scan::Scanner`] chains them in parallel; [`resume`] lets a killed scan continue its
 //! output file; [`calibrate`] refits the score model.
 
+pub mod allowlist;
+pub mod cache;
 pub mod calibrate;
 pub mod decode;
 pub mod enroll;
@@ -32,6 +34,7 @@ pub mod resume;
 pub mod scan;
 pub mod score;
 pub mod template;
+pub mod watch;
 
 pub use error::{ImageError, ModelError, OcrError, ResumeError};
 pub use scan::{ScanOptions, ScanSummary, Scanner};

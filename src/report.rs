@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::allowlist::AllowlistEvidence;
+use crate::gate::GateEvidence;
 use crate::matcher::Features;
 use crate::score::Verdict;
 
@@ -46,8 +48,18 @@ pub struct Record {
     /// Null, or why this file could not be analysed.
     pub error: Option<String>,
     /// Size and modification time when the analysis began; null when the path could not be
-    /// stat'ed. Written last so older readers that stop at `error` are unaffected.
+    /// stat'ed. Written after `error` so older readers that stop at `error` are unaffected.
     pub file: Option<FileInfo>,
+    /// BLAKE3 hash of the file's bytes (64 lower-case hex digits): identifies the content
+    /// whatever the file is called. Null when the file could not be read.
+    pub blake3: Option<String>,
+    /// The path of the first image of this run with the same bytes, when this one is a
+    /// repost: its verdict, confidence, template and evidence are copied from there and it
+    /// was not analysed again. Else null.
+    pub duplicate_of: Option<String>,
+    /// The image's fingerprint came from the `--cache` database: decode, preprocessing and
+    /// OCR were skipped and the fingerprint judged against the current models.
+    pub cached: bool,
 }
 
 impl Record {
@@ -64,6 +76,9 @@ impl Record {
             timings_ms,
             error: Some(error),
             file: None,
+            blake3: None,
+            duplicate_of: None,
+            cached: false,
         }
     }
 }
@@ -99,7 +114,7 @@ impl FileInfo {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageInfo {
     pub width: u32,
     pub height: u32,
@@ -134,6 +149,42 @@ pub struct Evidence {
     pub foreign_words: Vec<ForeignWords>,
     /// Every template's confidence, best first.
     pub candidates: Vec<CandidateScore>,
+    /// What the pre-OCR gate measured (see [`crate::gate`]); `passed: false` means it
+    /// decided `clean` without OCR. Null when the gate did not run (`--no-gate`).
+    pub gate: Option<GateEvidence>,
+    /// The `--ignore` entry that cleared this image, with the verdict it had; else null.
+    pub allowlisted: Option<AllowlistEvidence>,
+}
+
+impl Evidence {
+    /// Evidence with nothing matched, for a verdict reached without matching (the gate).
+    pub fn empty(reason: String) -> Evidence {
+        Evidence {
+            reason,
+            org_evidence: false,
+            ownership: crate::score::Ownership::Unknown,
+            kit_confidence: 0.0,
+            features: Features::default(),
+            contributions: BTreeMap::new(),
+            matched_words: Vec::new(),
+            org_words: Vec::new(),
+            markings: Vec::new(),
+            layout: LayoutEvidence {
+                reference: String::new(),
+                scale: 0.0,
+                offset: [0.0, 0.0],
+                words_in_place: 0,
+                region: None,
+                chrome_coverage: 0.0,
+                palette_similarity: 0.0,
+                screen: None,
+            },
+            foreign_words: Vec::new(),
+            candidates: Vec::new(),
+            gate: None,
+            allowlisted: None,
+        }
+    }
 }
 
 /// One matched word.
