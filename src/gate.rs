@@ -304,8 +304,8 @@ fn in_rows(shapes: &[Shape]) -> usize {
         }
     }
     let mut count = 0;
-    for start in 0..shapes.len() {
-        if has_left[start] {
+    for (start, &fed) in has_left.iter().enumerate() {
+        if fed {
             continue;
         }
         let mut len = 1;

@@ -431,7 +431,7 @@ impl Scanner {
         timings: &mut BTreeMap<String, f64>,
         lap: &mut impl FnMut(&str, &mut BTreeMap<String, f64>),
     ) -> Record {
-        if let Some(mut record) = self.from_cache(&path_text, hash, timings, lap) {
+        if let Some(mut record) = self.cached_record(&path_text, hash, timings, lap) {
             record.cached = true;
             return record;
         }
@@ -492,7 +492,7 @@ impl Scanner {
 
     /// The record of bytes the cache knows, judged against the current models; `None` when
     /// it does not know them (or knows only a gate decision and the gate is off).
-    fn from_cache(
+    fn cached_record(
         &self,
         path_text: &str,
         hash: &[u8; 32],
