@@ -1,9 +1,10 @@
 //! Development aid: what the pre-OCR gate (`leakshot::gate`) measures on a labelled corpus,
-//! per kind, and which images it would stop. No OCR: runs in seconds.
-//! `cargo run --release --example gate_stats -- CORPUS_DIR [MIN_TEXT_SHAPES]`
+//! per kind, and which images it stops. No OCR: runs in seconds.
+//! `cargo run --release --example gate_stats -- CORPUS_DIR`
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use leakshot::decode::{decode_file, DecodeLimits};
 use leakshot::gate;
@@ -12,20 +13,12 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let corpus = Path::new(
         args.get(1)
-            .ok_or_else(|| anyhow::anyhow!("usage: gate_stats CORPUS_DIR [MIN_TEXT_SHAPES]"))?,
+            .ok_or_else(|| anyhow::anyhow!("usage: gate_stats CORPUS_DIR"))?,
     );
-    if let Some(min) = args.get(2) {
-        std::env::set_var("GATE_MIN", min);
-    }
-    let min: usize = match args.get(2) {
-        Some(s) => s.parse()?,
-        None => gate::MIN_TEXT_SHAPES,
-    };
     let labels = std::fs::read_to_string(corpus.join("labels.jsonl"))?;
-    // kind -> (text_shapes of each image, file names stopped)
+    // kind -> (whole-image text-shape counts, images stopped)
     let mut by_kind: BTreeMap<String, (Vec<usize>, Vec<String>)> = BTreeMap::new();
-    let mut millis = 0.0;
-    let mut screens = 0;
+    let (mut checking, mut screens, mut images) = (Duration::ZERO, 0, 0);
     for line in labels.lines().filter(|l| !l.trim().is_empty()) {
         let label: serde_json::Value = serde_json::from_str(line)?;
         let file = label["file"].as_str().unwrap_or_default().to_string();
@@ -37,22 +30,35 @@ fn main() -> anyhow::Result<()> {
                 continue;
             }
         };
-        let t = std::time::Instant::now();
-        let g = gate::check(&decoded.image);
-        millis += t.elapsed().as_secs_f64() * 1000.0;
+        let t = Instant::now();
+        let decision = gate::check(&decoded.image);
+        checking += t.elapsed();
+        images += 1;
+        let whole = gate::measure(&decoded.image);
+        assert_eq!(decision.passed, whole.passed, "{file}: check and measure disagree");
+        screens += usize::from(whole.screen);
         let entry = by_kind.entry(kind).or_default();
-        entry.0.push(g.text_shapes);
-        if g.screen {
-            screens += 1;
-        }
-        if !g.passed {
-            let tr = label["transforms"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(",")).unwrap_or_default();
-            entry.1.push(format!("{file}({}/{} {tr})", g.text_shapes, g.glyph_shapes));
+        entry.0.push(whole.text_shapes);
+        if !whole.passed {
+            let transforms = label["transforms"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(","))
+                .unwrap_or_default();
+            entry.1.push(format!(
+                "{file}({}/{} {transforms})",
+                whole.text_shapes, whole.glyph_shapes
+            ));
         }
     }
-    let n: usize = by_kind.values().map(|v| v.0.len()).sum();
-    println!("gate at {min} text shapes; {:.1} ms per image; {screens} passed as screen photos", millis / n.max(1) as f64);
-    println!("{:<16} {:>6} {:>8} {:>6} {:>6} {:>6} {:>6}", "kind", "images", "stopped", "min", "p10", "p50", "max");
+    println!(
+        "gate at {} text shapes; check takes {:.1} ms per image; {screens} passed as photographed monitors",
+        gate::MIN_TEXT_SHAPES,
+        checking.as_secs_f64() * 1000.0 / images.max(1) as f64
+    );
+    println!(
+        "{:<16} {:>6} {:>8} {:>6} {:>6} {:>6} {:>6}  stopped (text/glyph shapes, transforms)",
+        "kind", "images", "stopped", "min", "p10", "p50", "max"
+    );
     for (kind, (mut shapes, stopped)) in by_kind {
         shapes.sort_unstable();
         let p = |q: f64| shapes[((shapes.len() - 1) as f64 * q) as usize];
