@@ -1364,11 +1364,11 @@ mod tests {
             label("images/n.jpg", false, "photo", &["jpeg"]),
         ];
         let gate = |passed: bool| Some(serde_json::json!({"gate": {"passed": passed}}));
-        let mut p = record("/x/p.jpg", "leak", 0.9, Some("sys-a"));
+        let mut p = record("/c/images/p.jpg", "leak", 0.9, Some("sys-a"));
         p.evidence = gate(true);
-        let mut q = record("/x/q.jpg", "clean", 0.0, None);
+        let mut q = record("/c/images/q.jpg", "clean", 0.0, None);
         q.evidence = gate(false);
-        let mut n = record("/x/n.jpg", "clean", 0.0, None);
+        let mut n = record("/c/images/n.jpg", "clean", 0.0, None);
         n.evidence = gate(false);
         assert!(!p.gated() && q.gated());
         let report = Report::build(&labels, &[p, q, n], 0, None);
