@@ -301,6 +301,17 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_is_not_a_cache_is_refused_and_left_alone() {
+        let dir = tmp("foreign");
+        let path = dir.join("records.jsonl");
+        let text = "{\"path\":\"a.png\"}\n";
+        std::fs::write(&path, text).unwrap();
+        assert!(matches!(Cache::open(&path), Err(CacheError::Open { .. })));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_rectified_screen_maps_boxes_back_the_same() {
         let corners = [(150.0, 120.0), (660.0, 90.0), (690.0, 480.0), (120.0, 500.0)];
         let (w, h) = (700u32, 500u32);
