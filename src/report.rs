@@ -6,17 +6,30 @@
 //!  "template":"northbridge-intranet",
 //!  "evidence":{"reason":"...","org_evidence":true,"kit_confidence":0.97,
 //!              "features":{...},"contributions":{...},"matched_words":[...],
-//!              "org_words":["nbc"],"markings":[...],"layout":{...},"candidates":[...]},
+//!              "org_words":["nbc"],"markings":[...],"layout":{...},"candidates":[...],
+//!              "gate":{"passed":true,"text_shapes":31,...},"allowlisted":null},
 //!  "image":{"width":1200,"height":675,"format":"jpeg","bytes":81234},
-//!  "timings_ms":{"decode":8.1,"preprocess":20.3,"ocr":950.2,"match":1.2,"total":980.0},
+//!  "timings_ms":{"read":0.1,"hash":0.1,"decode":8.1,"gate":21.0,"preprocess":20.3,
+//!                "ocr":950.2,"fingerprint":0.4,"match":1.2,"total":1001.5},
 //!  "error":null,
-//!  "file":{"size":81234,"mtime_ns":1717171717123456789}}
+//!  "file":{"size":81234,"mtime_ns":1717171717123456789},
+//!  "blake3":"9f86d081...","duplicate_of":null,"cached":false}
 //! ```
 //!
 //! `file` is the file's size and modification time as stat'ed when its analysis began
 //! (null when it could not be stat'ed). With the path it identifies the version of the
 //! file a record describes: `leakshot scan --output FILE --resume` skips inputs whose
 //! identity FILE already holds (see [`crate::resume`]).
+//!
+//! `blake3` identifies the content whatever the name. A repost (the same bytes again in one
+//! run) is not analysed again: its record copies the first one's verdict, confidence,
+//! template and evidence, and `duplicate_of` names the first path. `cached: true` says the
+//! fingerprint came from `--cache` (no decode, preprocessing or OCR: no such keys in
+//! `timings_ms`) and was judged against the current models. `evidence.gate` is what the
+//! pre-OCR gate measured; `passed: false` means it decided `clean` without OCR, and the
+//! reason starts "no text-like structure". `evidence.allowlisted` names the `--ignore`
+//! entry that cleared an image (then `clean`, `leak: false`, `template: null`, the
+//! confidence kept).
 
 use std::collections::BTreeMap;
 
