@@ -451,7 +451,7 @@ impl Progress {
         let bar = enabled.then(|| {
             let bar = ProgressBar::new_spinner();
             if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} {pos} images [{elapsed}, {per_sec}] {wide_msg}",
+                "{spinner} {pos} images [{elapsed}] {wide_msg}",
             ) {
                 bar.set_style(style);
             }
@@ -470,8 +470,14 @@ impl Progress {
         t.count(r);
         bar.inc(1);
         bar.set_message(format!(
-            "{} leaks, {} review, {} errors, {} cached, {} duplicates, {} gated",
-            t.leaks, t.reviews, t.errors, t.cached, t.duplicates, t.gated
+            "{:.2} images/s; {} leaks, {} review, {} errors, {} cached, {} duplicates, {} gated",
+            t.images as f64 / bar.elapsed().as_secs_f64().max(1e-3),
+            t.leaks,
+            t.reviews,
+            t.errors,
+            t.cached,
+            t.duplicates,
+            t.gated
         ));
     }
 
@@ -505,6 +511,15 @@ fn calibrate(
         leakshot::calibrate::join(&records_text, &labels_text).map_err(anyhow::Error::msg)?;
     if samples.is_empty() {
         bail!("no record matched a label: scan the labelled corpus first");
+    }
+    // A record the pre-OCR gate decided has no candidate scores: nothing to fit on.
+    let gated = leakshot::evaluate::parse_records(&records_text)
+        .map(|rs| rs.iter().filter(|r| r.gated()).count())
+        .unwrap_or(0);
+    if gated > 0 {
+        eprintln!(
+            "leakshot: warning: {gated} records were decided by the pre-OCR gate and add no samples; scan with --no-gate to fit on every image"
+        );
     }
     let (mut cal, report) = leakshot::calibrate::calibrate(&samples, leak_fpr, review_fpr);
     // Name the data in the provenance: its folder and the labels file.
