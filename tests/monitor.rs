@@ -302,3 +302,87 @@ fn watch_needs_a_folder() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+#[test]
+fn stdin_lines_append_to_output_and_resume_skips_what_is_recorded() {
+    let dir = temp_dir("stdin-resume");
+    let out = dir.join("out.jsonl");
+    let run = |names: &[&str]| {
+        let mut child = leakshot()
+            .args(["scan", "--stdin", "--resume", "-j", "1", "--models"])
+            .arg(repo().join("models"))
+            .arg("--output")
+            .arg(&out)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start");
+        let list: String = names
+            .iter()
+            .map(|n| format!("{}\n", posted(n).display()))
+            .collect();
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(list.as_bytes())
+            .expect("write paths");
+        child.wait_with_output().expect("wait")
+    };
+    let first = run(&["holiday-photo.jpg", "corrupt.png"]);
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    let second = run(&[
+        "holiday-photo.jpg",
+        "corrupt.png",
+        "positive-reports-page.jpg",
+    ]);
+    assert_eq!(second.status.code(), Some(1), "{second:?}");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("leakshot: 1 images") && stderr.contains("2 already recorded"),
+        "{stderr}"
+    );
+    let recs = parse(&std::fs::read_to_string(&out).expect("records"));
+    assert_eq!(recs.len(), 3, "{recs:#?}");
+    for name in ["holiday-photo.jpg", "corrupt.png", "positive-reports-page.jpg"] {
+        one(&recs, name);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stdin_records_come_out_while_the_list_is_still_open() {
+    let mut child = leakshot()
+        .args(["scan", "--stdin", "-j", "1", "--models"])
+        .arg(repo().join("models"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    writeln!(stdin, "{}", posted("holiday-photo.jpg").display()).expect("write");
+    stdin.flush().expect("flush");
+    // The producer has not finished its list: the record must come all the same.
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a record before stdin is closed");
+    assert!(first.contains("holiday-photo.jpg"), "{first}");
+    writeln!(stdin, "{}", posted("corrupt.png").display()).expect("write");
+    drop(stdin);
+    let second = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("second record");
+    assert!(second.contains("corrupt.png"), "{second}");
+    assert!(child.wait().expect("wait").success());
+}
