@@ -71,7 +71,7 @@ impl Default for ScanOptions {
             leak_threshold: None,
             gate: true,
             order: Order::Input,
-            repost_memory: 10_000,
+            repost_memory: 4096,
         }
     }
 }
