@@ -789,3 +789,59 @@ pub fn fingerprint_reference(
     fp.tokens.retain(|t| !t.faint);
     Ok(fp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn record(path: &str) -> Record {
+        Record::failed(path.into(), "x".into(), BTreeMap::new())
+    }
+
+    fn first(claim: Option<Claim<'_>>) -> FirstSight<'_> {
+        match claim {
+            Some(Claim::First(f)) => f,
+            _ => panic!("expected a first sight"),
+        }
+    }
+
+    #[test]
+    fn a_repost_waits_for_the_first_and_gets_its_record() {
+        let reposts = Reposts::default();
+        let a = first(reposts.claim([1; 32], "a.png", 8));
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| match reposts.claim([1; 32], "b.png", 8) {
+                Some(Claim::Repost(path, r)) => (path, r.path.clone()),
+                _ => panic!("expected a repost"),
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(!waiter.is_finished(), "waits while the first is analysed");
+            a.publish(&record("a.png"));
+            let got = waiter.join().expect("waiter");
+            assert_eq!(got, ("a.png".to_string(), "a.png".to_string()));
+        });
+    }
+
+    #[test]
+    fn a_first_sight_lost_to_a_panic_frees_the_hash() {
+        let reposts = Reposts::default();
+        drop(first(reposts.claim([2; 32], "a.png", 8)));
+        first(reposts.claim([2; 32], "b.png", 8)).publish(&record("b.png"));
+    }
+
+    #[test]
+    fn the_oldest_finished_images_are_forgotten_first() {
+        let reposts = Reposts::default();
+        first(reposts.claim([1; 32], "a.png", 2)).publish(&record("a.png"));
+        let in_flight = first(reposts.claim([2; 32], "b.png", 2));
+        first(reposts.claim([3; 32], "c.png", 2)).publish(&record("c.png"));
+        // Over memory: a (finished, oldest) goes; b stays while in flight.
+        first(reposts.claim([1; 32], "a2.png", 2)).publish(&record("a2.png"));
+        in_flight.publish(&record("b.png"));
+        assert!(matches!(
+            reposts.claim([2; 32], "b2.png", 2),
+            Some(Claim::Repost(p, _)) if p == "b.png"
+        ));
+    }
+}
