@@ -6,6 +6,10 @@
 //! `cargo bench --bench throughput -- CORPUS_DIR [--jobs 2] [--limit N] [--json FILE]`
 //! (cargo builds the `leakshot` binary it drives, in the bench profile, first).
 //!
+//! The scan runs with `--cache` (a fresh cache: writing it is part of what is measured),
+//! then once more over the same images, warm: the line "warm --cache rerun" is what a
+//! repeat scan costs when only the models changed (no decode, preprocessing or OCR).
+//!
 //! Both sides run with `OMP_THREAD_LIMIT=1` and the same parallelism: `leakshot scan --jobs N`
 //! against a pool of N `tesseract IMG stdout` processes. The tesseract side pays its start-up
 //! (loading the English model) once per image, as a script calling the CLI would.
@@ -34,7 +38,17 @@ const MAX_OVERHEAD: f64 = 0.10;
 const MAX_PEAK_RSS_MIB: f64 = 500.0;
 
 /// Pipeline stages in pipeline order, as named in the records' `timings_ms`.
-const STAGES: &[&str] = &["decode", "preprocess", "ocr", "fingerprint", "match"];
+const STAGES: &[&str] = &[
+    "read",
+    "hash",
+    "cache",
+    "decode",
+    "gate",
+    "preprocess",
+    "ocr",
+    "fingerprint",
+    "match",
+];
 
 /// Measure leakshot's throughput against the tesseract CLI on a labelled corpus.
 #[derive(Debug, Parser)]
@@ -67,6 +81,8 @@ struct Report {
     images: usize,
     jobs: usize,
     leakshot: ScanRun,
+    /// The same scan again with the cache the first one filled.
+    warm_cache: WarmRun,
     /// Per-stage sums over the records, pipeline order, then what `total` holds beyond them
     /// and `total` itself; shares are of the summed `total`. The timings are wall clock, so on
     /// a busy machine they include waiting for a core.
@@ -97,6 +113,16 @@ struct ScanRun {
     /// Summed per-image `total` over (jobs x wall): how busy the workers were. The rest is
     /// start-up (models, Tesseract engines), waiting and the tail of the last images.
     worker_busy: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct WarmRun {
+    wall_seconds: f64,
+    images_per_second: f64,
+    cpu_seconds: f64,
+    /// Records that came from the cache.
+    cached: usize,
+    records: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -149,6 +175,7 @@ fn main() -> Result<()> {
     let temp = TempDir::new("throughput")?;
     let models = temp.0.join("models");
     let records_path = temp.0.join("records.jsonl");
+    let cache = temp.0.join("fingerprints.redb");
     let leakshot = find_leakshot();
     eprintln!("leakshot binary: {}", leakshot.display());
     fs::create_dir_all(&models).with_context(|| format!("creating {}", models.display()))?;
@@ -161,7 +188,30 @@ fn main() -> Result<()> {
     } else {
         vec![images_dir.clone()]
     };
-    let (wall, usage) = run_scan(&leakshot, &models, args.jobs, &records_path, &targets)?;
+    let (wall, usage) = run_scan(
+        &leakshot,
+        &models,
+        args.jobs,
+        &records_path,
+        &cache,
+        &targets,
+    )?;
+    let warm_path = temp.0.join("warm.jsonl");
+    let (warm_wall, warm_usage) =
+        run_scan(&leakshot, &models, args.jobs, &warm_path, &cache, &targets)?;
+    let warm_text = fs::read_to_string(&warm_path)
+        .with_context(|| format!("reading records {}", warm_path.display()))?;
+    let warm_cache = WarmRun {
+        wall_seconds: warm_wall,
+        images_per_second: images.len() as f64 / warm_wall.max(1e-9),
+        cpu_seconds: warm_usage.cpu_seconds,
+        cached: warm_text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r["cached"] == true)
+            .count(),
+        records: warm_text.lines().count(),
+    };
     let records_text = fs::read_to_string(&records_path)
         .with_context(|| format!("reading records {}", records_path.display()))?;
     let records = evaluate::parse_records(&records_text)
@@ -226,6 +276,7 @@ fn main() -> Result<()> {
         speedup,
         cpu_speedup,
         leakshot: scan_run,
+        warm_cache,
         stages,
         overhead_beyond_tesseract: overhead,
         tesseract_cli: cli_runs,
@@ -271,6 +322,7 @@ fn run_scan(
     models: &Path,
     jobs: usize,
     records: &Path,
+    cache: &Path,
     targets: &[PathBuf],
 ) -> Result<(f64, Usage)> {
     eprintln!("scanning {} path(s) with --jobs {jobs}", targets.len());
@@ -282,6 +334,8 @@ fn run_scan(
         .args(["--jobs", &jobs.to_string()])
         .arg("--output")
         .arg(records)
+        .arg("--cache")
+        .arg(cache)
         .args(targets)
         .env("OMP_THREAD_LIMIT", "1")
         // Records go to --output; the scan's summary line on stderr stays visible.
@@ -538,6 +592,16 @@ fn print_report(r: &Report) {
         1000.0 * l.cpu_seconds / n,
         l.records,
         l.errors
+    );
+    let w = &r.warm_cache;
+    println!(
+        "{:<40} {:>14}  (wall {:.1} s, {:.0} ms CPU/image, {} of {} records cached)",
+        "leakshot scan, warm --cache rerun",
+        format!("{:.2} img/s", w.images_per_second),
+        w.wall_seconds,
+        1000.0 * w.cpu_seconds / n,
+        w.cached,
+        w.records
     );
     if r.tesseract_cli.is_empty() {
         println!("{:<40} {:>14}", "tesseract CLI", "not run");

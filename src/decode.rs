@@ -43,6 +43,11 @@ pub struct Decoded {
 
 /// Reads and decodes `path`. The file is read once into memory (bounded by the limits).
 pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<Decoded, ImageError> {
+    decode_bytes(&read_file(path, limits)?, limits)
+}
+
+/// Reads `path` whole, under the byte limit: the bytes a scan hashes and then decodes.
+pub fn read_file(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, ImageError> {
     // Only regular files: opening a FIFO named like an image blocks until a writer comes,
     // and a device (a link to /dev/zero) never ends.
     if !std::fs::metadata(path)?.is_file() {
@@ -64,7 +69,7 @@ pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<Decoded, ImageE
     if bytes.len() as u64 > limits.max_file_bytes {
         return Err(too_large(bytes.len() as u64));
     }
-    decode_bytes(&bytes, limits)
+    Ok(bytes)
 }
 
 /// Decodes an in-memory file. Fuzzing and tests enter here.

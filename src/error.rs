@@ -92,3 +92,37 @@ pub enum ResumeError {
     )]
     NotOutput { path: PathBuf, line: usize },
 }
+
+/// Why an allowlist (`scan --ignore FILE`) cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AllowlistError {
+    #[error("cannot read allowlist {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} line {line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+/// Problems with the fingerprint cache (`--cache FILE`).
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot open cache {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("cache {path}: {message}")]
+    Access { path: PathBuf, message: String },
+}
+
+/// Why a folder cannot be watched.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("{path} is not a folder")]
+    NotAFolder { path: PathBuf },
+    #[error("cannot watch {path}: {message}")]
+    Watch { path: PathBuf, message: String },
+}

@@ -143,6 +143,16 @@ impl Record {
         self.confidence.filter(|c| c.is_finite()).unwrap_or(0.0)
     }
 
+    /// Whether the pre-OCR gate decided this image (`evidence.gate.passed == false`).
+    pub fn gated(&self) -> bool {
+        self.evidence
+            .as_ref()
+            .and_then(|e| e.get("gate"))
+            .and_then(|g| g.get("passed"))
+            .and_then(Value::as_bool)
+            == Some(false)
+    }
+
     /// Numeric per-stage timings in milliseconds.
     pub fn timings(&self) -> Vec<(&str, f64)> {
         numeric_entries(self.timings_ms.as_ref())
@@ -557,6 +567,10 @@ pub struct Report {
     /// Positives below the first FPR target's threshold, highest confidence first.
     pub misses: Vec<ImageRow>,
     pub features: Vec<FeatureRow>,
+    /// Per kind: images, and how many the pre-OCR gate decided without OCR.
+    pub gated_by_kind: Vec<(String, usize, usize)>,
+    /// Positives the gate stopped: each one a leak missed before OCR. Must stay empty.
+    pub gated_positives: Vec<String>,
     pub throughput: Throughput,
 }
 
@@ -629,6 +643,21 @@ impl Report {
         };
         misses.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
 
+        let gated = |s: &Scored| s.record.is_some_and(Record::gated);
+        let mut gate_counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for s in &scored {
+            let entry = gate_counts
+                .entry(s.label.kind_name().to_owned())
+                .or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(gated(s));
+        }
+        let gated_positives = pos
+            .iter()
+            .filter(|s| gated(s))
+            .map(|s| s.label.file.clone())
+            .collect();
+
         Report {
             counts,
             roc_auc: roc_auc(&scores(&pos), &scores(&neg)),
@@ -642,6 +671,11 @@ impl Report {
             top_negatives,
             misses: misses.iter().map(|s| ImageRow::new(s)).collect(),
             features: feature_rows(&scored),
+            gated_by_kind: gate_counts
+                .into_iter()
+                .map(|(k, (n, g))| (k, n, g))
+                .collect(),
+            gated_positives,
             throughput: Throughput::new(records, scan_seconds),
         }
     }
@@ -954,6 +988,24 @@ impl fmt::Display for Report {
                 &["feature", "pos", "mean pos", "neg", "mean neg", "AUC"],
                 &rows,
             ))?;
+        }
+
+        writeln!(f, "\nPre-OCR gate (clean without OCR)")?;
+        let rows: Vec<Vec<String>> = self
+            .gated_by_kind
+            .iter()
+            .map(|(k, n, g)| vec![k.clone(), n.to_string(), g.to_string()])
+            .collect();
+        f.write_str(&table(&["kind", "images", "gated"], &rows))?;
+        if self.gated_positives.is_empty() {
+            writeln!(f, "  positives gated: 0")?;
+        } else {
+            writeln!(
+                f,
+                "  POSITIVES GATED ({}): {}",
+                self.gated_positives.len(),
+                self.gated_positives.join(" ")
+            )?;
         }
 
         let t = &self.throughput;
@@ -1302,5 +1354,29 @@ mod tests {
             ],
         );
         assert_eq!(t, "  a      n\n  long   1\n  x     22\n");
+    }
+
+    #[test]
+    fn gated_images_are_counted_by_kind_and_gated_positives_named() {
+        let labels = vec![
+            label("images/p.jpg", true, "positive", &["jpeg"]),
+            label("images/q.jpg", true, "positive", &["jpeg"]),
+            label("images/n.jpg", false, "photo", &["jpeg"]),
+        ];
+        let gate = |passed: bool| Some(serde_json::json!({"gate": {"passed": passed}}));
+        let mut p = record("/c/images/p.jpg", "leak", 0.9, Some("sys-a"));
+        p.evidence = gate(true);
+        let mut q = record("/c/images/q.jpg", "clean", 0.0, None);
+        q.evidence = gate(false);
+        let mut n = record("/c/images/n.jpg", "clean", 0.0, None);
+        n.evidence = gate(false);
+        assert!(!p.gated() && q.gated());
+        let report = Report::build(&labels, &[p, q, n], 0, None);
+        assert_eq!(
+            report.gated_by_kind,
+            vec![("photo".to_owned(), 1, 1), ("positive".to_owned(), 2, 1)]
+        );
+        assert_eq!(report.gated_positives, vec!["images/q.jpg".to_owned()]);
+        assert!(report.to_string().contains("POSITIVES GATED (1)"));
     }
 }

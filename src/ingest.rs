@@ -2,9 +2,15 @@
 //!
 //! Folders are walked recursively (sorted by name, symlinks followed with loop detection);
 //! entries that cannot be read become [`Input::Unreadable`] so the scan can report them
-//! and go on.
+//! and go on. Paths can also arrive as a stream ([`read_paths`], and [`crate::watch`]):
+//! through a bounded queue, so a long stream never piles up in memory.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// File extensions picked up when walking a folder. Files named explicitly are always taken.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
@@ -39,7 +45,7 @@ pub fn walk(roots: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
     roots.iter().flat_map(|root| walk_one(root))
 }
 
-fn walk_one(root: &Path) -> Box<dyn Iterator<Item = Input> + Send + '_> {
+fn walk_one(root: &Path) -> Box<dyn Iterator<Item = Input> + Send + 'static> {
     match std::fs::metadata(root) {
         Err(e) => Box::new(std::iter::once(Input::Unreadable {
             path: root.to_path_buf(),
@@ -69,6 +75,110 @@ fn walk_one(root: &Path) -> Box<dyn Iterator<Item = Input> + Send + '_> {
     }
 }
 
+/// A stream of inputs that another thread feeds through a bounded queue. It ends when the
+/// feeder is done, or soon after `stop` is set (even while the feeder waits for input).
+pub struct Feed {
+    rx: Receiver<Input>,
+    stop: Arc<AtomicBool>,
+}
+
+/// How often a waiting [`Feed`] looks at its stop flag.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+
+impl Feed {
+    /// A feed and the sending end for its feeder; at most `capacity` inputs wait in it.
+    pub fn channel(capacity: usize, stop: Arc<AtomicBool>) -> (FeedSender, Feed) {
+        let (tx, rx) = sync_channel(capacity.max(1));
+        (
+            FeedSender {
+                tx,
+                stop: Arc::clone(&stop),
+            },
+            Feed { rx, stop },
+        )
+    }
+}
+
+impl Iterator for Feed {
+    type Item = Input;
+
+    fn next(&mut self) -> Option<Input> {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            match self.rx.recv_timeout(STOP_CHECK) {
+                Ok(input) => return Some(input),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+}
+
+/// The feeder's end of a [`Feed`].
+pub struct FeedSender {
+    tx: SyncSender<Input>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FeedSender {
+    /// Queues `input`, waiting while the queue is full. `false` when the feed is gone or
+    /// stopped: the feeder should end.
+    pub fn send(&self, mut input: Input) -> bool {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            match self.tx.try_send(input) {
+                Ok(()) => return true,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(back)) => {
+                    input = back;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+}
+
+/// Reads paths from `reader` as they arrive, separated by `separator` (`b'\n'`, or `0`
+/// for `find -print0`), empty ones skipped; a folder is walked as on the command line.
+/// A thread reads ahead by at most `capacity` inputs, so memory stays flat however long
+/// the stream is.
+pub fn read_paths<R: Read + Send + 'static>(
+    reader: R,
+    separator: u8,
+    capacity: usize,
+    stop: Arc<AtomicBool>,
+) -> Feed {
+    let (tx, feed) = Feed::channel(capacity, stop);
+    std::thread::spawn(move || {
+        for item in BufReader::new(reader).split(separator) {
+            let bytes = match item {
+                Ok(b) => b,
+                Err(e) => {
+                    tx.send(Input::Unreadable {
+                        path: PathBuf::from("<stdin>"),
+                        message: format!("cannot read the list of paths: {e}"),
+                    });
+                    return;
+                }
+            };
+            if bytes.is_empty() {
+                continue;
+            }
+            let path = PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes));
+            for input in walk_one(&path) {
+                if !tx.send(input) {
+                    return;
+                }
+            }
+        }
+    });
+    feed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +206,31 @@ mod tests {
     fn missing_path_is_reported_not_fatal() {
         let items: Vec<_> = walk(&[PathBuf::from("/nonexistent/leakshot/x")]).collect();
         assert!(matches!(items.as_slice(), [Input::Unreadable { .. }]));
+    }
+
+    #[test]
+    fn streamed_paths_arrive_in_order_and_folders_are_walked() {
+        let dir = std::env::temp_dir().join(format!("leakshot-stream-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/b.png"), b"x").unwrap();
+        let list = format!("{0}/a.png\0\0{0}/sub\0{0}/odd\nname.jpg", dir.display());
+        let stop = Arc::new(AtomicBool::new(false));
+        let got: Vec<PathBuf> = read_paths(std::io::Cursor::new(list), 0, 1, stop)
+            .map(|i| i.path().strip_prefix(&dir).unwrap().to_path_buf())
+            .collect();
+        let expect: Vec<PathBuf> = ["a.png", "sub/b.png", "odd\nname.jpg"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(got, expect);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stopped_feed_ends_while_its_feeder_waits() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (_tx, mut feed) = Feed::channel(1, Arc::clone(&stop));
+        stop.store(true, Ordering::Relaxed);
+        assert!(feed.next().is_none());
     }
 }

@@ -1,20 +1,26 @@
 //! The `leakshot` command: a thin shell over the library.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 
+use leakshot::allowlist::Allowlist;
+use leakshot::cache::Cache;
 use leakshot::decode::DecodeLimits;
 use leakshot::fingerprint::ImageFingerprint;
-use leakshot::ingest;
+use leakshot::ingest::{self, Input};
 use leakshot::ocr::OcrEngine;
+use leakshot::report::Record;
 use leakshot::resume::{self, Resume};
-use leakshot::scan::fingerprint_reference;
-use leakshot::{Models, ScanOptions, Scanner};
+use leakshot::scan::{fingerprint_reference, Order};
+use leakshot::watch::{self, WatchOptions};
+use leakshot::{Models, ScanOptions, ScanSummary, Scanner};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +31,33 @@ use leakshot::{Models, ScanOptions, Scanner};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Settings shared by `scan` and `watch`.
+#[derive(Args)]
+struct ScanArgs {
+    #[arg(long)]
+    models: PathBuf,
+    /// Append records to FILE (one synced line per image) instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Leak threshold on confidence (default: the calibrated one in models/).
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Worker threads (default: number of cores).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Fingerprint cache (created if missing): images whose bytes it knows skip decoding,
+    /// preprocessing and OCR, and are judged against the current models.
+    #[arg(long, value_name = "FILE")]
+    cache: Option<PathBuf>,
+    /// Allowlist: lines of `<blake3 hex>` or `<blake3 hex> <template>` ('#' comments);
+    /// matching images are cleared (verdict clean), naming the entry.
+    #[arg(long, value_name = "FILE")]
+    ignore: Option<PathBuf>,
+    /// OCR every image: no pre-OCR gate (e.g. to scan a labelled corpus for calibration).
+    #[arg(long)]
+    no_gate: bool,
 }
 
 #[derive(Subcommand)]
@@ -51,23 +84,32 @@ enum Command {
     },
     /// Scan image files and folders; one JSON line per image.
     Scan {
-        #[arg(long)]
-        models: PathBuf,
-        /// Append records to FILE (one synced line per image) instead of stdout.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        common: ScanArgs,
         /// Continue a scan into --output FILE after a crash or kill: skip the images FILE
         /// already has a record of (same path, size and modification time).
         #[arg(long, requires = "output")]
         resume: bool,
-        /// Leak threshold on confidence (default: the calibrated one in models/).
-        #[arg(long)]
-        threshold: Option<f64>,
-        /// Worker threads (default: number of cores).
-        #[arg(long, short)]
-        jobs: Option<usize>,
-        #[arg(required = true)]
+        /// Read paths from stdin (one a line) as they arrive; records are written as each
+        /// image completes, not in input order.
+        #[arg(long, conflicts_with = "paths")]
+        stdin: bool,
+        /// With --stdin: paths are NUL-separated (find -print0).
+        #[arg(short = '0', long = "null", requires = "stdin")]
+        null: bool,
+        #[arg(required_unless_present = "stdin")]
         paths: Vec<PathBuf>,
+    },
+    /// Watch a folder (recursively) and scan each image file once it is completely
+    /// written, until SIGINT or SIGTERM; records are written as each image completes.
+    Watch {
+        #[command(flatten)]
+        common: ScanArgs,
+        /// Also scan the image files already in the folder at the start.
+        #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+        existing: bool,
+        /// The folder to watch.
+        dir: PathBuf,
     },
     /// Refit the score model from a scan's records and labels; writes models/calibration.json.
     Calibrate {
@@ -127,13 +169,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Scan {
-            models,
-            output,
+            common,
             resume,
-            threshold,
-            jobs,
+            stdin,
+            null,
             paths,
-        } => scan(models, output, resume, threshold, jobs, paths),
+        } => {
+            let source = if stdin {
+                Source::Stdin {
+                    separator: if null { 0 } else { b'\n' },
+                }
+            } else {
+                Source::Paths(paths)
+            };
+            scan(common, resume, source)
+        }
+        Command::Watch {
+            common,
+            existing,
+            dir,
+        } => scan(common, false, Source::Watch { dir, existing }),
         Command::Calibrate {
             models,
             labels,
@@ -204,28 +259,49 @@ fn enroll(
     Ok(ExitCode::SUCCESS)
 }
 
-fn scan(
-    models: PathBuf,
-    output: Option<PathBuf>,
-    resume: bool,
-    threshold: Option<f64>,
-    jobs: Option<usize>,
-    paths: Vec<PathBuf>,
-) -> Result<ExitCode> {
-    if let Some(t) = threshold {
+/// What `scan` and `watch` scan.
+enum Source {
+    Paths(Vec<PathBuf>),
+    Stdin { separator: u8 },
+    Watch { dir: PathBuf, existing: bool },
+}
+
+fn scan(common: ScanArgs, resume: bool, source: Source) -> Result<ExitCode> {
+    if let Some(t) = common.threshold {
         if !(0.0..=1.0).contains(&t) {
             bail!("--threshold must be in [0, 1], got {t}");
         }
     }
-    let models = Models::load(&models).context("loading models")?;
+    let models = Models::load(&common.models).context("loading models")?;
     let mut options = ScanOptions {
-        leak_threshold: threshold,
+        leak_threshold: common.threshold,
+        gate: !common.no_gate,
         ..ScanOptions::default()
     };
-    if let Some(j) = jobs {
+    if let Some(j) = common.jobs {
         options.jobs = j.max(1);
     }
-    let scanner = Scanner::new(models, options);
+    let queue = options.jobs * 2;
+    // A stream has no end to wait for: each record goes out as soon as it is ready.
+    if !matches!(source, Source::Paths(_)) {
+        options.order = Order::Completion;
+    }
+    let mut scanner = Scanner::new(models, options);
+    if let Some(path) = &common.cache {
+        let cache = Cache::open(path).context("opening the cache")?;
+        if let Some(old) = &cache.invalidated {
+            eprintln!(
+                "leakshot: {}: made by another pipeline ({old}): emptied",
+                path.display()
+            );
+        }
+        scanner = scanner.with_cache(cache);
+    }
+    if let Some(path) = &common.ignore {
+        let list = Allowlist::load(path).context("loading the allowlist")?;
+        scanner = scanner.with_allowlist(list);
+    }
+    let output = common.output;
     // A killed run may have left half a line: cut it before appending (--resume also reads
     // what is recorded).
     let recorded = match (&output, resume) {
@@ -269,9 +345,46 @@ fn scan(
         ),
         None => None,
     };
+    // First SIGINT/SIGTERM: finish the images in flight, write their records, summarise.
+    // A second one: leave at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    let signalled = Arc::new(AtomicBool::new(false));
+    {
+        let (stop, signalled) = (Arc::clone(&stop), Arc::clone(&signalled));
+        ctrlc::set_handler(move || {
+            if signalled.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            stop.store(true, Ordering::SeqCst);
+        })
+        .context("installing the signal handler")?;
+    }
+    let watching = matches!(source, Source::Watch { .. });
+    let roots: Vec<PathBuf>;
+    let inputs: Box<dyn Iterator<Item = Input> + Send> = match source {
+        Source::Paths(paths) => {
+            roots = paths;
+            Box::new(ingest::walk(&roots))
+        }
+        Source::Stdin { separator } => Box::new(ingest::read_paths(
+            std::io::stdin(),
+            separator,
+            queue,
+            Arc::clone(&stop),
+        )),
+        Source::Watch { dir, existing } => {
+            let feed = watch::watch(&dir, WatchOptions { existing, queue }, Arc::clone(&stop))
+                .with_context(|| format!("watching {}", dir.display()))?;
+            eprintln!(
+                "leakshot: watching {} (SIGINT or SIGTERM stops)",
+                dir.display()
+            );
+            Box::new(feed)
+        }
+    };
     let mut stdout = std::io::stdout().lock();
     let (mut skipped, mut skipped_leaks) = (0usize, 0usize);
-    let inputs = ingest::walk(&paths).filter(|input| {
+    let inputs = inputs.filter(|input| {
         match recorded.as_ref().and_then(|r| r.lookup(input)) {
             Some(leak) => {
                 skipped += 1;
@@ -281,9 +394,10 @@ fn scan(
             None => true,
         }
     });
-    let stop = AtomicBool::new(false);
+    let progress = Progress::new(std::io::stderr().is_terminal());
     let mut write_error: Option<std::io::Error> = None;
     let summary = scanner.scan(inputs, &stop, |record| {
+        progress.record(&record);
         if write_error.is_some() {
             return;
         }
@@ -299,9 +413,11 @@ fn scan(
         // One write per record, synced: a crash loses at most the record being written.
         let written = match file.as_mut() {
             Some(f) => f.write_all(line.as_bytes()).and_then(|_| f.sync_data()),
-            None => stdout
-                .write_all(line.as_bytes())
-                .and_then(|_| stdout.flush()),
+            None => progress.suspend(|| {
+                stdout
+                    .write_all(line.as_bytes())
+                    .and_then(|_| stdout.flush())
+            }),
         };
         if let Err(e) = written {
             // Disk full or gone: stop analysing images whose records cannot be kept.
@@ -309,28 +425,109 @@ fn scan(
             stop.store(true, Ordering::Relaxed);
         }
     })?;
+    progress.finish();
     if let Some(e) = write_error {
         return Err(e).context("writing records");
     }
-    let resumed = if recorded.is_some() {
+    eprintln!("leakshot: {}", summary_line(&summary, recorded.is_some(), skipped, skipped_leaks));
+    if summary.cache_failures > 0 {
+        eprintln!(
+            "leakshot: warning: {} cache reads or writes failed (those images were analysed)",
+            summary.cache_failures
+        );
+    }
+    let interrupted = signalled.load(Ordering::SeqCst) && !watching;
+    if interrupted {
+        eprintln!("leakshot: interrupted: not every input was scanned");
+    }
+    // A leak recorded before the kill still sets the exit code: its alert was never sent.
+    Ok(if summary.leaks + skipped_leaks > 0 {
+        ExitCode::from(1)
+    } else if interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn summary_line(s: &ScanSummary, resumed: bool, skipped: usize, skipped_leaks: usize) -> String {
+    let resumed = if resumed {
         format!(", {skipped} already recorded (skipped, {skipped_leaks} of them leaks)")
     } else {
         String::new()
     };
-    eprintln!(
-        "leakshot: {} images, {} leaks, {} review, {} errors, {:.2} images/s{resumed}",
-        summary.images,
-        summary.leaks,
-        summary.reviews,
-        summary.errors,
-        summary.images as f64 / summary.seconds.max(1e-9)
-    );
-    // A leak recorded before the kill still sets the exit code: its alert was never sent.
-    Ok(if summary.leaks + skipped_leaks > 0 {
-        ExitCode::from(1)
+    let allowlisted = if s.allowlisted > 0 {
+        format!(", {} cleared by the allowlist", s.allowlisted)
     } else {
-        ExitCode::SUCCESS
-    })
+        String::new()
+    };
+    format!(
+        "{} images, {} leaks, {} review, {} errors, {} cached, {} duplicates, {} gated{allowlisted}, {:.2} images/s{resumed}",
+        s.images,
+        s.leaks,
+        s.reviews,
+        s.errors,
+        s.cached,
+        s.duplicates,
+        s.gated,
+        s.images as f64 / s.seconds.max(1e-9)
+    )
+}
+
+/// A progress line on stderr when it is a terminal; nothing otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    totals: std::cell::RefCell<ScanSummary>,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Progress {
+        let bar = enabled.then(|| {
+            let bar = ProgressBar::new_spinner();
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} {pos} images [{elapsed}] {wide_msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            bar,
+            totals: Default::default(),
+        }
+    }
+
+    fn record(&self, r: &Record) {
+        let Some(bar) = &self.bar else { return };
+        let mut t = self.totals.borrow_mut();
+        t.count(r);
+        bar.inc(1);
+        bar.set_message(format!(
+            "{:.2} images/s; {} leaks, {} review, {} errors, {} cached, {} duplicates, {} gated",
+            t.images as f64 / bar.elapsed().as_secs_f64().max(1e-3),
+            t.leaks,
+            t.reviews,
+            t.errors,
+            t.cached,
+            t.duplicates,
+            t.gated
+        ));
+    }
+
+    /// Runs `f` (a write to the terminal) with the bar out of the way.
+    fn suspend<T>(&self, f: impl FnOnce() -> T) -> T {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn calibrate(
@@ -348,6 +545,15 @@ fn calibrate(
         leakshot::calibrate::join(&records_text, &labels_text).map_err(anyhow::Error::msg)?;
     if samples.is_empty() {
         bail!("no record matched a label: scan the labelled corpus first");
+    }
+    // A record the pre-OCR gate decided has no candidate scores: nothing to fit on.
+    let gated = leakshot::evaluate::parse_records(&records_text)
+        .map(|rs| rs.iter().filter(|r| r.gated()).count())
+        .unwrap_or(0);
+    if gated > 0 {
+        eprintln!(
+            "leakshot: warning: {gated} records were decided by the pre-OCR gate and add no samples; scan with --no-gate to fit on every image"
+        );
     }
     let (mut cal, report) = leakshot::calibrate::calibrate(&samples, leak_fpr, review_fpr);
     // Name the data in the provenance: its folder and the labels file.

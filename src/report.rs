@@ -6,22 +6,37 @@
 //!  "template":"northbridge-intranet",
 //!  "evidence":{"reason":"...","org_evidence":true,"kit_confidence":0.97,
 //!              "features":{...},"contributions":{...},"matched_words":[...],
-//!              "org_words":["nbc"],"markings":[...],"layout":{...},"candidates":[...]},
+//!              "org_words":["nbc"],"markings":[...],"layout":{...},"candidates":[...],
+//!              "gate":{"passed":true,"text_shapes":31,...},"allowlisted":null},
 //!  "image":{"width":1200,"height":675,"format":"jpeg","bytes":81234},
-//!  "timings_ms":{"decode":8.1,"preprocess":20.3,"ocr":950.2,"match":1.2,"total":980.0},
+//!  "timings_ms":{"read":0.1,"hash":0.1,"decode":8.1,"gate":21.0,"preprocess":20.3,
+//!                "ocr":950.2,"fingerprint":0.4,"match":1.2,"total":1001.5},
 //!  "error":null,
-//!  "file":{"size":81234,"mtime_ns":1717171717123456789}}
+//!  "file":{"size":81234,"mtime_ns":1717171717123456789},
+//!  "blake3":"9f86d081...","duplicate_of":null,"cached":false}
 //! ```
 //!
 //! `file` is the file's size and modification time as stat'ed when its analysis began
 //! (null when it could not be stat'ed). With the path it identifies the version of the
 //! file a record describes: `leakshot scan --output FILE --resume` skips inputs whose
 //! identity FILE already holds (see [`crate::resume`]).
+//!
+//! `blake3` identifies the content whatever the name. A repost (the same bytes again in one
+//! run) is not analysed again: its record copies the first one's verdict, confidence,
+//! template and evidence, and `duplicate_of` names the first path. `cached: true` says the
+//! fingerprint came from `--cache` (no decode, preprocessing or OCR: no such keys in
+//! `timings_ms`) and was judged against the current models. `evidence.gate` is what the
+//! pre-OCR gate measured; `passed: false` means it decided `clean` without OCR, and the
+//! reason starts "no text-like structure". `evidence.allowlisted` names the `--ignore`
+//! entry that cleared an image (then `clean`, `leak: false`, `template: null`, the
+//! confidence kept).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::allowlist::AllowlistEvidence;
+use crate::gate::GateEvidence;
 use crate::matcher::Features;
 use crate::score::Verdict;
 
@@ -46,8 +61,18 @@ pub struct Record {
     /// Null, or why this file could not be analysed.
     pub error: Option<String>,
     /// Size and modification time when the analysis began; null when the path could not be
-    /// stat'ed. Written last so older readers that stop at `error` are unaffected.
+    /// stat'ed. Written after `error` so older readers that stop at `error` are unaffected.
     pub file: Option<FileInfo>,
+    /// BLAKE3 hash of the file's bytes (64 lower-case hex digits): identifies the content
+    /// whatever the file is called. Null when the file could not be read.
+    pub blake3: Option<String>,
+    /// The path of the first image of this run with the same bytes, when this one is a
+    /// repost: its verdict, confidence, template and evidence are copied from there and it
+    /// was not analysed again. Else null.
+    pub duplicate_of: Option<String>,
+    /// The image's fingerprint came from the `--cache` database: decode, preprocessing and
+    /// OCR were skipped and the fingerprint judged against the current models.
+    pub cached: bool,
 }
 
 impl Record {
@@ -64,6 +89,9 @@ impl Record {
             timings_ms,
             error: Some(error),
             file: None,
+            blake3: None,
+            duplicate_of: None,
+            cached: false,
         }
     }
 }
@@ -99,7 +127,7 @@ impl FileInfo {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageInfo {
     pub width: u32,
     pub height: u32,
@@ -134,6 +162,42 @@ pub struct Evidence {
     pub foreign_words: Vec<ForeignWords>,
     /// Every template's confidence, best first.
     pub candidates: Vec<CandidateScore>,
+    /// What the pre-OCR gate measured (see [`crate::gate`]); `passed: false` means it
+    /// decided `clean` without OCR. Null when the gate did not run (`--no-gate`).
+    pub gate: Option<GateEvidence>,
+    /// The `--ignore` entry that cleared this image, with the verdict it had; else null.
+    pub allowlisted: Option<AllowlistEvidence>,
+}
+
+impl Evidence {
+    /// Evidence with nothing matched, for a verdict reached without matching (the gate).
+    pub fn empty(reason: String) -> Evidence {
+        Evidence {
+            reason,
+            org_evidence: false,
+            ownership: crate::score::Ownership::Unknown,
+            kit_confidence: 0.0,
+            features: Features::default(),
+            contributions: BTreeMap::new(),
+            matched_words: Vec::new(),
+            org_words: Vec::new(),
+            markings: Vec::new(),
+            layout: LayoutEvidence {
+                reference: String::new(),
+                scale: 0.0,
+                offset: [0.0, 0.0],
+                words_in_place: 0,
+                region: None,
+                chrome_coverage: 0.0,
+                palette_similarity: 0.0,
+                screen: None,
+            },
+            foreign_words: Vec::new(),
+            candidates: Vec::new(),
+            gate: None,
+            allowlisted: None,
+        }
+    }
 }
 
 /// One matched word.

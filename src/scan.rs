@@ -1,18 +1,29 @@
-//! Scan: the pipeline for each image, run in parallel with results streamed in input order.
+//! Scan: the pipeline for each image, run in parallel with results streamed in input order
+//! (or, for a stream of paths, as they complete).
 //!
-//! ingest -> decode -> preprocess -> OCR -> fingerprint -> match -> score -> report.
+//! ingest -> read + hash -> [cache] -> decode -> gate -> preprocess -> OCR -> fingerprint
+//! -> match -> score -> [allowlist] -> report.
 //! Each worker owns one Tesseract engine for the whole scan. A failing or panicking image
 //! becomes that image's error record; the scan goes on. Memory is bounded by the number of
-//! workers (one image each) plus a small reorder buffer of finished records.
+//! workers (one image each), a small reorder buffer of finished records, and the table of
+//! recently seen content hashes (reposts, [`ScanOptions::repost_memory`]).
+//!
+//! Identical bytes are analysed once per run: a repost's record copies the first one's
+//! verdict and evidence and names it in `duplicate_of`. With a [`Cache`], bytes seen in an
+//! earlier run skip decode, preprocessing and OCR: their stored fingerprint is judged
+//! against the current models.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::Instant;
 
-use crate::decode::{decode_file, DecodeLimits};
+use crate::allowlist::{to_hex, Allowlist};
+use crate::cache::{Cache, CachedImage, StoredFingerprint};
+use crate::decode::{decode_bytes, decode_file, read_file, DecodeLimits};
+use crate::gate::{self, GateEvidence};
 use crate::error::{ImageError, OcrError};
 use crate::fingerprint::{fingerprint, ImageFingerprint};
 use crate::ingest::Input;
@@ -34,6 +45,22 @@ pub struct ScanOptions {
     pub limits: DecodeLimits,
     /// Overrides the calibration's leak threshold.
     pub leak_threshold: Option<f64>,
+    /// Run the pre-OCR gate ([`crate::gate`]); off, every image is OCR'd.
+    pub gate: bool,
+    /// In which order records reach the sink.
+    pub order: Order,
+    /// How many distinct images (content hashes) the scan remembers to recognise reposts:
+    /// each costs about one record in memory. The oldest are forgotten first.
+    pub repost_memory: usize,
+}
+
+/// Order of the records a scan hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// The inputs' order: a slow image holds back the records after it (a bounded wait).
+    Input,
+    /// As each image is done: for a stream of paths, where an early record matters more.
+    Completion,
 }
 
 impl Default for ScanOptions {
@@ -42,6 +69,9 @@ impl Default for ScanOptions {
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             limits: DecodeLimits::default(),
             leak_threshold: None,
+            gate: true,
+            order: Order::Input,
+            repost_memory: 4096,
         }
     }
 }
@@ -53,6 +83,10 @@ pub struct Scanner {
     index: TemplateIndex,
     calibration: Calibration,
     options: ScanOptions,
+    cache: Option<Cache>,
+    allowlist: Option<Allowlist>,
+    /// Cache reads or writes that failed (the image was analysed all the same).
+    cache_failures: AtomicUsize,
 }
 
 /// Running totals, for the summary line.
@@ -62,15 +96,123 @@ pub struct ScanSummary {
     pub leaks: usize,
     pub reviews: usize,
     pub errors: usize,
+    /// Fingerprints taken from the cache (no OCR).
+    pub cached: usize,
+    /// Reposts of an image seen earlier in the run (not analysed again).
+    pub duplicates: usize,
+    /// Images the gate judged `clean` without OCR.
+    pub gated: usize,
+    /// Images an `--ignore` entry cleared.
+    pub allowlisted: usize,
+    /// Cache reads or writes that failed.
+    pub cache_failures: usize,
     pub seconds: f64,
 }
 
 impl ScanSummary {
-    fn count(&mut self, r: &Record) {
+    /// Counts `r`; a repost counts as a duplicate only, not again as cached or gated.
+    pub fn count(&mut self, r: &Record) {
         self.images += 1;
         self.errors += usize::from(r.error.is_some());
         self.leaks += usize::from(r.verdict == Verdict::Leak);
         self.reviews += usize::from(r.verdict == Verdict::Review);
+        let first = r.duplicate_of.is_none();
+        self.duplicates += usize::from(!first);
+        self.cached += usize::from(first && r.cached);
+        let ev = r.evidence.as_ref();
+        self.gated += usize::from(
+            first && ev.and_then(|e| e.gate.as_ref()).is_some_and(|g| !g.passed),
+        );
+        self.allowlisted += usize::from(ev.is_some_and(|e| e.allowlisted.is_some()));
+    }
+}
+
+/// Content hashes seen in this run, each with its first path and record (`None` while
+/// that image is being analysed), oldest first.
+#[derive(Default)]
+struct Reposts {
+    state: Mutex<RepostTable>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct RepostTable {
+    seen: HashMap<[u8; 32], (String, Option<Arc<Record>>)>,
+    order: VecDeque<[u8; 32]>,
+}
+
+enum Claim<'a> {
+    /// First sight of these bytes: analyse them, then [`FirstSight::publish`].
+    First(FirstSight<'a>),
+    /// Seen before: the first image's path and record.
+    Repost(String, Arc<Record>),
+}
+
+/// The right to analyse some bytes first. Dropped without publishing (a panic), it frees
+/// the hash so a waiting repost is analysed instead of waiting forever.
+struct FirstSight<'a> {
+    reposts: &'a Reposts,
+    hash: [u8; 32],
+    published: bool,
+}
+
+impl FirstSight<'_> {
+    fn publish(mut self, record: &Record) {
+        if let Ok(mut t) = self.reposts.state.lock() {
+            if let Some(slot) = t.seen.get_mut(&self.hash) {
+                slot.1 = Some(Arc::new(record.clone()));
+            }
+        }
+        self.published = true;
+        self.reposts.done.notify_all();
+    }
+}
+
+impl Drop for FirstSight<'_> {
+    fn drop(&mut self) {
+        if !self.published {
+            if let Ok(mut t) = self.reposts.state.lock() {
+                t.seen.remove(&self.hash);
+            }
+            self.reposts.done.notify_all();
+        }
+    }
+}
+
+impl Reposts {
+    /// Claims `hash` for `path`, or waits until the image that claimed it first is done.
+    /// `None` when the table is unusable (a poisoned lock): analyse without it.
+    fn claim(&self, hash: [u8; 32], path: &str, memory: usize) -> Option<Claim<'_>> {
+        let mut t = self.state.lock().ok()?;
+        loop {
+            match t.seen.get(&hash) {
+                Some((first, Some(record))) => {
+                    return Some(Claim::Repost(first.clone(), Arc::clone(record)))
+                }
+                Some((_, None)) => t = self.done.wait(t).ok()?,
+                None => break,
+            }
+        }
+        t.seen.insert(hash, (path.to_string(), None));
+        t.order.push_back(hash);
+        // Forget the oldest finished images beyond the memory (those in flight stay).
+        let mut looked = 0;
+        while t.seen.len() > memory.max(1) && looked < t.order.len() {
+            let Some(old) = t.order.pop_front() else { break };
+            looked += 1;
+            match t.seen.get(&old) {
+                Some((_, Some(_))) => {
+                    t.seen.remove(&old);
+                }
+                Some((_, None)) => t.order.push_back(old),
+                None => {}
+            }
+        }
+        Some(Claim::First(FirstSight {
+            reposts: self,
+            hash,
+            published: false,
+        }))
     }
 }
 
@@ -91,15 +233,32 @@ impl Scanner {
             templates,
             calibration,
             options,
+            cache: None,
+            allowlist: None,
+            cache_failures: AtomicUsize::new(0),
         }
+    }
+
+    /// Takes fingerprints from `cache` when it has them, and stores new ones there.
+    pub fn with_cache(mut self, cache: Cache) -> Scanner {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Clears the images `allowlist` covers.
+    pub fn with_allowlist(mut self, allowlist: Allowlist) -> Scanner {
+        self.allowlist = Some(allowlist);
+        self
     }
 
     pub fn calibration(&self) -> &Calibration {
         &self.calibration
     }
 
-    /// Scans `inputs`, calling `sink` with each record in input order. Stops early (after
-    /// the images in flight) when `stop` becomes true.
+    /// Scans `inputs`, calling `sink` with each record in input order (or as completed,
+    /// see [`ScanOptions::order`]). Stops early (after the images in flight) when `stop`
+    /// becomes true. `inputs` may block waiting for more (a stream): it is pulled one item
+    /// at a time, by whichever worker is free.
     pub fn scan<I, F>(
         &self,
         inputs: I,
@@ -119,10 +278,12 @@ impl Scanner {
         let queue = Mutex::new(inputs.enumerate());
         let (tx, rx) = mpsc::sync_channel::<(usize, Record)>(jobs * 4);
         let mut summary = ScanSummary::default();
+        let reposts = Reposts::default();
         std::thread::scope(|s| {
             for engine in engines.iter_mut() {
                 let tx = tx.clone();
                 let queue = &queue;
+                let reposts = &reposts;
                 s.spawn(move || loop {
                     if stop.load(Ordering::Relaxed) {
                         break;
@@ -132,7 +293,7 @@ impl Scanner {
                         Err(_) => None,
                     };
                     let Some((seq, input)) = next else { break };
-                    let record = self.analyze_input(&input, engine);
+                    let record = self.analyze_input_with(&input, engine, reposts);
                     if tx.send((seq, record)).is_err() {
                         break;
                     }
@@ -142,6 +303,11 @@ impl Scanner {
             let mut pending: BTreeMap<usize, Record> = BTreeMap::new();
             let mut next_seq = 0;
             for (seq, record) in rx {
+                if self.options.order == Order::Completion {
+                    summary.count(&record);
+                    sink(record);
+                    continue;
+                }
                 pending.insert(seq, record);
                 while let Some(r) = pending.remove(&next_seq) {
                     summary.count(&r);
@@ -156,26 +322,36 @@ impl Scanner {
             }
         });
         summary.seconds = start.elapsed().as_secs_f64();
+        summary.cache_failures = self.cache_failures.load(Ordering::Relaxed);
         Ok(summary)
     }
 
     /// Analyses one input; never panics (a panic becomes the error record). The record's
     /// `file` is stat'ed first, before any read (see [`FileInfo::of`]).
     pub fn analyze_input(&self, input: &Input, engine: &mut OcrEngine) -> Record {
+        self.analyze_input_with(input, engine, &Reposts::default())
+    }
+
+    fn analyze_input_with(
+        &self,
+        input: &Input,
+        engine: &mut OcrEngine,
+        reposts: &Reposts,
+    ) -> Record {
         let file = FileInfo::of(input.path());
-        let mut record = self.analyze_unstatted(input, engine);
+        let mut record = self.analyze_unstatted(input, engine, reposts);
         record.file = file;
         record
     }
 
-    fn analyze_unstatted(&self, input: &Input, engine: &mut OcrEngine) -> Record {
+    fn analyze_unstatted(&self, input: &Input, engine: &mut OcrEngine, reposts: &Reposts) -> Record {
         let path_text = input.path().to_string_lossy().into_owned();
         match input {
             Input::Unreadable { message, .. } => {
                 Record::failed(path_text, message.clone(), BTreeMap::new())
             }
             Input::File(path) => {
-                let outcome = catch_unwind(AssertUnwindSafe(|| self.analyze_file(path, engine)));
+                let outcome = catch_unwind(AssertUnwindSafe(|| self.analyze_file(path, engine, reposts)));
                 match outcome {
                     Ok(record) => record,
                     Err(panic) => {
@@ -199,7 +375,7 @@ impl Scanner {
         }
     }
 
-    fn analyze_file(&self, path: &Path, engine: &mut OcrEngine) -> Record {
+    fn analyze_file(&self, path: &Path, engine: &mut OcrEngine, reposts: &Reposts) -> Record {
         let path_text = path.to_string_lossy().into_owned();
         let mut timings = BTreeMap::new();
         let t0 = Instant::now();
@@ -211,42 +387,165 @@ impl Scanner {
                 last = now;
             }
         };
-        let decoded = match decode_file(path, &self.options.limits) {
-            Ok(d) => d,
+        let bytes = match read_file(path, &self.options.limits) {
+            Ok(b) => b,
             Err(e) => {
-                lap("decode", &mut timings);
+                lap("read", &mut timings);
                 timings.insert("total".into(), ms(t0.elapsed()));
                 return Record::failed(path_text, e.to_string(), timings);
             }
         };
-        lap("decode", &mut timings);
+        lap("read", &mut timings);
+        let hash: [u8; 32] = blake3::hash(&bytes).into();
+        lap("hash", &mut timings);
+        let first = match reposts.claim(hash, &path_text, self.options.repost_memory) {
+            Some(Claim::Repost(first_path, first)) => {
+                let mut record = (*first).clone();
+                record.path = path_text;
+                record.duplicate_of = Some(first_path);
+                record.cached = false;
+                timings.insert("total".into(), ms(t0.elapsed()));
+                record.timings_ms = timings;
+                return record;
+            }
+            Some(Claim::First(first)) => Some(first),
+            None => None,
+        };
+        let mut record = self.analyze_bytes(path_text, &hash, bytes, engine, &mut timings, &mut lap);
+        if let Some(allowlist) = &self.allowlist {
+            allowlist.apply(&hash, &mut record);
+        }
+        record.blake3 = Some(to_hex(&hash));
+        timings.insert("total".into(), ms(t0.elapsed()));
+        record.timings_ms = timings;
+        if let Some(first) = first {
+            first.publish(&record);
+        }
+        record
+    }
+
+    /// The record of one file's bytes, from the cache or from the pixels (timings go to
+    /// `timings`, the record's own are left empty).
+    fn analyze_bytes(
+        &self,
+        path_text: String,
+        hash: &[u8; 32],
+        bytes: Vec<u8>,
+        engine: &mut OcrEngine,
+        timings: &mut BTreeMap<String, f64>,
+        lap: &mut impl FnMut(&str, &mut BTreeMap<String, f64>),
+    ) -> Record {
+        if let Some(mut record) = self.cached_record(&path_text, hash, timings, lap) {
+            record.cached = true;
+            return record;
+        }
+        let decoded = match decode_bytes(&bytes, &self.options.limits) {
+            Ok(d) => d,
+            Err(e) => {
+                lap("decode", timings);
+                return Record::failed(path_text, e.to_string(), BTreeMap::new());
+            }
+        };
+        drop(bytes);
+        lap("decode", timings);
         let info = ImageInfo {
             width: decoded.image.width(),
             height: decoded.image.height(),
             format: decoded.format.clone(),
             bytes: decoded.bytes,
         };
+        let gate = self.options.gate.then(|| gate::check(&decoded.image));
+        if gate.is_some() {
+            lap("gate", timings);
+        }
+        if let Some(g) = gate.as_ref().filter(|g| !g.passed) {
+            self.store(hash, &info, gate.clone(), None);
+            let mut record = gated_record(path_text, g.clone());
+            record.image = Some(info);
+            return record;
+        }
         let prepared = prepare(&decoded.image, SCAN_GLYPH_HEIGHT);
         drop(decoded);
-        lap("preprocess", &mut timings);
+        lap("preprocess", timings);
         let words = match engine.read_words(&prepared.ocr_gray) {
             Ok(w) => w,
             Err(e) => {
-                lap("ocr", &mut timings);
-                timings.insert("total".into(), ms(t0.elapsed()));
-                return Record::failed(path_text, ImageError::Ocr(e).to_string(), timings);
+                lap("ocr", timings);
+                return Record::failed(path_text, ImageError::Ocr(e).to_string(), BTreeMap::new());
             }
         };
-        lap("ocr", &mut timings);
+        lap("ocr", timings);
         let fp = fingerprint(&prepared, &words);
+        let stored = self
+            .cache
+            .is_some()
+            .then(|| StoredFingerprint::capture(&prepared, &fp));
         drop(prepared);
-        lap("fingerprint", &mut timings);
+        lap("fingerprint", timings);
         let mut record = self.judge(path_text, &fp);
-        lap("match", &mut timings);
-        timings.insert("total".into(), ms(t0.elapsed()));
-        record.timings_ms = timings;
+        lap("match", timings);
+        if let Some(ev) = record.evidence.as_mut() {
+            ev.gate = gate.clone();
+        }
+        if stored.is_some() {
+            self.store(hash, &info, gate, stored);
+        }
         record.image = Some(info);
         record
+    }
+
+    /// The record of bytes the cache knows, judged against the current models; `None` when
+    /// it does not know them (or knows only a gate decision and the gate is off).
+    fn cached_record(
+        &self,
+        path_text: &str,
+        hash: &[u8; 32],
+        timings: &mut BTreeMap<String, f64>,
+        lap: &mut impl FnMut(&str, &mut BTreeMap<String, f64>),
+    ) -> Option<Record> {
+        let cache = self.cache.as_ref()?;
+        let entry = cache.get(hash).unwrap_or_else(|_| {
+            self.cache_failures.fetch_add(1, Ordering::Relaxed);
+            None
+        });
+        lap("cache", timings);
+        let entry = entry?;
+        let mut record = match (entry.fingerprint, entry.gate) {
+            (Some(stored), gate) => {
+                let fp = stored.restore()?;
+                let mut record = self.judge(path_text.to_string(), &fp);
+                lap("match", timings);
+                if let Some(ev) = record.evidence.as_mut() {
+                    ev.gate = gate;
+                }
+                record
+            }
+            (None, Some(gate)) if self.options.gate && !gate.passed => {
+                gated_record(path_text.to_string(), gate)
+            }
+            _ => return None,
+        };
+        record.image = Some(entry.image);
+        Some(record)
+    }
+
+    /// Keeps what was learnt about `hash` in the cache, if there is one.
+    fn store(
+        &self,
+        hash: &[u8; 32],
+        info: &ImageInfo,
+        gate: Option<GateEvidence>,
+        fingerprint: Option<StoredFingerprint>,
+    ) {
+        let Some(cache) = &self.cache else { return };
+        let entry = CachedImage {
+            image: info.clone(),
+            gate,
+            fingerprint,
+        };
+        if cache.put(hash, &entry).is_err() {
+            self.cache_failures.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Match and score a fingerprint against every template, and build the record.
@@ -296,7 +595,31 @@ impl Scanner {
             timings_ms: BTreeMap::new(),
             error: None,
             file: None,
+            blake3: None,
+            duplicate_of: None,
+            cached: false,
         }
+    }
+}
+
+/// The `clean` record of an image the gate stopped before OCR.
+fn gated_record(path: String, gate: GateEvidence) -> Record {
+    let mut evidence = Evidence::empty(gate.reason());
+    evidence.gate = Some(gate);
+    Record {
+        path,
+        leak: false,
+        verdict: Verdict::Clean,
+        confidence: 0.0,
+        template: None,
+        evidence: Some(evidence),
+        image: None,
+        timings_ms: BTreeMap::new(),
+        error: None,
+        file: None,
+        blake3: None,
+        duplicate_of: None,
+        cached: false,
     }
 }
 
@@ -437,6 +760,8 @@ fn build_evidence(
                 .map(|s| s.corners.map(|(x, y)| [x.round(), y.round()])),
         },
         candidates,
+        gate: None,
+        allowlisted: None,
     }
 }
 
@@ -467,4 +792,60 @@ pub fn fingerprint_reference(
     // A clean screenshot's doubtful readings are noise, not vocabulary.
     fp.tokens.retain(|t| !t.faint);
     Ok(fp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn record(path: &str) -> Record {
+        Record::failed(path.into(), "x".into(), BTreeMap::new())
+    }
+
+    fn first(claim: Option<Claim<'_>>) -> FirstSight<'_> {
+        match claim {
+            Some(Claim::First(f)) => f,
+            _ => panic!("expected a first sight"),
+        }
+    }
+
+    #[test]
+    fn a_repost_waits_for_the_first_and_gets_its_record() {
+        let reposts = Reposts::default();
+        let a = first(reposts.claim([1; 32], "a.png", 8));
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| match reposts.claim([1; 32], "b.png", 8) {
+                Some(Claim::Repost(path, r)) => (path, r.path.clone()),
+                _ => panic!("expected a repost"),
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(!waiter.is_finished(), "waits while the first is analysed");
+            a.publish(&record("a.png"));
+            let got = waiter.join().expect("waiter");
+            assert_eq!(got, ("a.png".to_string(), "a.png".to_string()));
+        });
+    }
+
+    #[test]
+    fn a_first_sight_lost_to_a_panic_frees_the_hash() {
+        let reposts = Reposts::default();
+        drop(first(reposts.claim([2; 32], "a.png", 8)));
+        first(reposts.claim([2; 32], "b.png", 8)).publish(&record("b.png"));
+    }
+
+    #[test]
+    fn the_oldest_finished_images_are_forgotten_first() {
+        let reposts = Reposts::default();
+        first(reposts.claim([1; 32], "a.png", 2)).publish(&record("a.png"));
+        let in_flight = first(reposts.claim([2; 32], "b.png", 2));
+        first(reposts.claim([3; 32], "c.png", 2)).publish(&record("c.png"));
+        // Over memory: a (finished, oldest) goes; b stays while in flight.
+        first(reposts.claim([1; 32], "a2.png", 2)).publish(&record("a2.png"));
+        in_flight.publish(&record("b.png"));
+        assert!(matches!(
+            reposts.claim([2; 32], "b2.png", 2),
+            Some(Claim::Repost(p, _)) if p == "b.png"
+        ));
+    }
 }

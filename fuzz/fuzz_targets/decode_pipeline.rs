@@ -81,6 +81,9 @@ fuzz_target!(|data: &[u8]| {
     let words = words(data, vocabulary);
     let record = match decode_bytes(data, &LIMITS) {
         Ok(decoded) => {
+            // The pre-OCR gate sees every decoded image a scan sees.
+            let gate = leakshot::gate::check(&decoded.image);
+            assert!(gate.contrast.is_finite(), "{gate:?}");
             let prepared = prepare(&decoded.image, SCAN_GLYPH_HEIGHT);
             scanner.judge("fuzz".into(), &fingerprint(&prepared, &words))
         }
