@@ -35,14 +35,22 @@ fn main() -> anyhow::Result<()> {
         checking += t.elapsed();
         images += 1;
         let whole = gate::measure(&decoded.image);
-        assert_eq!(decision.passed, whole.passed, "{file}: check and measure disagree");
+        assert_eq!(
+            decision.passed, whole.passed,
+            "{file}: check and measure disagree"
+        );
         screens += usize::from(whole.screen);
         let entry = by_kind.entry(kind).or_default();
         entry.0.push(whole.text_shapes);
         if !whole.passed {
             let transforms = label["transforms"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(","))
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
                 .unwrap_or_default();
             entry.1.push(format!(
                 "{file}({}/{} {transforms})",

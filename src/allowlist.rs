@@ -185,7 +185,9 @@ mod tests {
         assert_eq!(list.len(), 2);
         assert_eq!(Allowlist::parse("abc\n").unwrap_err().0, 1);
         assert_eq!(
-            Allowlist::parse(&format!("# x\n{a} t extra\n")).unwrap_err().0,
+            Allowlist::parse(&format!("# x\n{a} t extra\n"))
+                .unwrap_err()
+                .0,
             2
         );
         assert!(Allowlist::parse(&"zz".repeat(32)).is_err());
@@ -197,13 +199,24 @@ mod tests {
         let list = Allowlist::parse(&format!("{} sys-a\n", to_hex(&hash))).unwrap();
         let mut other = record(Verdict::Leak, Some("sys-b"));
         list.apply(&hash, &mut other);
-        assert_eq!(other.verdict, Verdict::Leak, "another template still alerts");
+        assert_eq!(
+            other.verdict,
+            Verdict::Leak,
+            "another template still alerts"
+        );
 
         let mut same = record(Verdict::Leak, Some("sys-a"));
         list.apply(&hash, &mut same);
-        assert_eq!((same.verdict, same.leak, same.template.clone()), (Verdict::Clean, false, None));
+        assert_eq!(
+            (same.verdict, same.leak, same.template.clone()),
+            (Verdict::Clean, false, None)
+        );
         let ev = same.evidence.unwrap();
-        assert!(ev.reason.starts_with("cleared by allowlist entry (line 1"), "{}", ev.reason);
+        assert!(
+            ev.reason.starts_with("cleared by allowlist entry (line 1"),
+            "{}",
+            ev.reason
+        );
         let cleared = ev.allowlisted.unwrap();
         assert_eq!(cleared.verdict, Verdict::Leak);
         assert_eq!(cleared.template.as_deref(), Some("sys-a"));

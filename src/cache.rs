@@ -278,7 +278,10 @@ mod tests {
         let dir = tmp("version");
         let path = dir.join("c.redb");
         let cache = Cache::open(&path).unwrap();
-        assert!(cache.invalidated.is_none(), "a new cache invalidates nothing");
+        assert!(
+            cache.invalidated.is_none(),
+            "a new cache invalidates nothing"
+        );
         cache.put(&[3; 32], &entry()).unwrap();
         assert!(cache.get(&[4; 32]).unwrap().is_none());
         drop(cache);
@@ -290,7 +293,10 @@ mod tests {
         assert_eq!((fp.width, fp.height), (100, 80));
         // Pretend another pipeline wrote it.
         let txn = cache.db.begin_write().unwrap();
-        txn.open_table(META).unwrap().insert("version", "format 0").unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("version", "format 0")
+            .unwrap();
         txn.commit().unwrap();
         drop(cache);
 
@@ -313,7 +319,12 @@ mod tests {
 
     #[test]
     fn a_rectified_screen_maps_boxes_back_the_same() {
-        let corners = [(150.0, 120.0), (660.0, 90.0), (690.0, 480.0), (120.0, 500.0)];
+        let corners = [
+            (150.0, 120.0),
+            (660.0, 90.0),
+            (690.0, 480.0),
+            (120.0, 500.0),
+        ];
         let (w, h) = (700u32, 500u32);
         let to_image =
             Projection::from_control_points(rect_corners(w, h), corners).expect("projection");

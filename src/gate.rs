@@ -132,8 +132,8 @@ fn fast_resize(img: &GrayImage, w: u32, h: u32) -> Option<GrayImage> {
     let src = fr::images::ImageRef::new(img.width(), img.height(), img.as_raw(), fr::PixelType::U8)
         .ok()?;
     let mut dst = fr::images::Image::new(w, h, fr::PixelType::U8);
-    let options = fr::ResizeOptions::new()
-        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
     fr::Resizer::new().resize(&src, &mut dst, &options).ok()?;
     GrayImage::from_raw(w, h, dst.into_vec())
 }
@@ -232,9 +232,15 @@ fn ink_mask(
     let (w, h) = gray.dimensions();
     let mut mask = Vec::with_capacity((w * (hi - lo)) as usize);
     for y in lo..hi {
-        let (y0, y1) = (y.saturating_sub(WINDOW_RADIUS), (y + WINDOW_RADIUS).min(h - 1));
+        let (y0, y1) = (
+            y.saturating_sub(WINDOW_RADIUS),
+            (y + WINDOW_RADIUS).min(h - 1),
+        );
         for x in 0..w {
-            let (x0, x1) = (x.saturating_sub(WINDOW_RADIUS), (x + WINDOW_RADIUS).min(w - 1));
+            let (x0, x1) = (
+                x.saturating_sub(WINDOW_RADIUS),
+                (x + WINDOW_RADIUS).min(w - 1),
+            );
             let n = i64::from((x1 - x0 + 1) * (y1 - y0 + 1));
             let sum = sum_image_pixels(integral, x0, y0, x1, y1)[0] as i64;
             let v = i64::from(gray.get_pixel(x, y)[0]) * n;
@@ -437,7 +443,10 @@ mod tests {
         // Counting stopped once it passed; measured whole, nearly every letter stands in a
         // row (all but the 3-letter words).
         let whole = measure(&page);
-        assert!(whole.text_shapes >= 200 && whole.text_shapes > g.text_shapes, "{whole:?}");
+        assert!(
+            whole.text_shapes >= 200 && whole.text_shapes > g.text_shapes,
+            "{whole:?}"
+        );
         // Light text on a dark panel counts too.
         image::imageops::invert(&mut img);
         assert!(check(&DynamicImage::ImageLuma8(img)).passed);

@@ -168,7 +168,9 @@ pub fn read_paths<R: Read + Send + 'static>(
             if bytes.is_empty() {
                 continue;
             }
-            let path = PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes));
+            let path = PathBuf::from(
+                <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes),
+            );
             for input in walk_one(&path) {
                 if !tx.send(input) {
                     return;

@@ -384,16 +384,16 @@ fn scan(common: ScanArgs, resume: bool, source: Source) -> Result<ExitCode> {
     };
     let mut stdout = std::io::stdout().lock();
     let (mut skipped, mut skipped_leaks) = (0usize, 0usize);
-    let inputs = inputs.filter(|input| {
-        match recorded.as_ref().and_then(|r| r.lookup(input)) {
+    let inputs = inputs.filter(
+        |input| match recorded.as_ref().and_then(|r| r.lookup(input)) {
             Some(leak) => {
                 skipped += 1;
                 skipped_leaks += usize::from(leak);
                 false
             }
             None => true,
-        }
-    });
+        },
+    );
     let progress = Progress::new(std::io::stderr().is_terminal());
     let mut write_error: Option<std::io::Error> = None;
     let summary = scanner.scan(inputs, &stop, |record| {
@@ -429,7 +429,10 @@ fn scan(common: ScanArgs, resume: bool, source: Source) -> Result<ExitCode> {
     if let Some(e) = write_error {
         return Err(e).context("writing records");
     }
-    eprintln!("leakshot: {}", summary_line(&summary, recorded.is_some(), skipped, skipped_leaks));
+    eprintln!(
+        "leakshot: {}",
+        summary_line(&summary, recorded.is_some(), skipped, skipped_leaks)
+    );
     if summary.cache_failures > 0 {
         eprintln!(
             "leakshot: warning: {} cache reads or writes failed (those images were analysed)",
@@ -484,9 +487,9 @@ impl Progress {
     fn new(enabled: bool) -> Progress {
         let bar = enabled.then(|| {
             let bar = ProgressBar::new_spinner();
-            if let Ok(style) = ProgressStyle::with_template(
-                "{spinner} {pos} images [{elapsed}] {wide_msg}",
-            ) {
+            if let Ok(style) =
+                ProgressStyle::with_template("{spinner} {pos} images [{elapsed}] {wide_msg}")
+            {
                 bar.set_style(style);
             }
             bar.enable_steady_tick(std::time::Duration::from_millis(200));

@@ -23,9 +23,9 @@ use std::time::Instant;
 use crate::allowlist::{to_hex, Allowlist};
 use crate::cache::{Cache, CachedImage, StoredFingerprint};
 use crate::decode::{decode_bytes, decode_file, read_file, DecodeLimits};
-use crate::gate::{self, GateEvidence};
 use crate::error::{ImageError, OcrError};
 use crate::fingerprint::{fingerprint, ImageFingerprint};
+use crate::gate::{self, GateEvidence};
 use crate::ingest::Input;
 use crate::matcher::{match_template, IndexedTemplate, TemplateIndex, TemplateMatch};
 use crate::ocr::OcrEngine;
@@ -120,9 +120,8 @@ impl ScanSummary {
         self.duplicates += usize::from(!first);
         self.cached += usize::from(first && r.cached);
         let ev = r.evidence.as_ref();
-        self.gated += usize::from(
-            first && ev.and_then(|e| e.gate.as_ref()).is_some_and(|g| !g.passed),
-        );
+        self.gated +=
+            usize::from(first && ev.and_then(|e| e.gate.as_ref()).is_some_and(|g| !g.passed));
         self.allowlisted += usize::from(ev.is_some_and(|e| e.allowlisted.is_some()));
     }
 }
@@ -198,7 +197,9 @@ impl Reposts {
         // Forget the oldest finished images beyond the memory (those in flight stay).
         let mut looked = 0;
         while t.seen.len() > memory.max(1) && looked < t.order.len() {
-            let Some(old) = t.order.pop_front() else { break };
+            let Some(old) = t.order.pop_front() else {
+                break;
+            };
             looked += 1;
             match t.seen.get(&old) {
                 Some((_, Some(_))) => {
@@ -344,14 +345,21 @@ impl Scanner {
         record
     }
 
-    fn analyze_unstatted(&self, input: &Input, engine: &mut OcrEngine, reposts: &Reposts) -> Record {
+    fn analyze_unstatted(
+        &self,
+        input: &Input,
+        engine: &mut OcrEngine,
+        reposts: &Reposts,
+    ) -> Record {
         let path_text = input.path().to_string_lossy().into_owned();
         match input {
             Input::Unreadable { message, .. } => {
                 Record::failed(path_text, message.clone(), BTreeMap::new())
             }
             Input::File(path) => {
-                let outcome = catch_unwind(AssertUnwindSafe(|| self.analyze_file(path, engine, reposts)));
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    self.analyze_file(path, engine, reposts)
+                }));
                 match outcome {
                     Ok(record) => record,
                     Err(panic) => {
@@ -411,7 +419,8 @@ impl Scanner {
             Some(Claim::First(first)) => Some(first),
             None => None,
         };
-        let mut record = self.analyze_bytes(path_text, &hash, bytes, engine, &mut timings, &mut lap);
+        let mut record =
+            self.analyze_bytes(path_text, &hash, bytes, engine, &mut timings, &mut lap);
         if let Some(allowlist) = &self.allowlist {
             allowlist.apply(&hash, &mut record);
         }

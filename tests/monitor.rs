@@ -128,7 +128,11 @@ fn watch_scans_each_file_once_it_is_whole_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let stderr = rest.join().expect("stderr thread");
-    assert_eq!(status.code(), Some(1), "ends cleanly; 1: a leak was seen\n{stderr}");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "ends cleanly; 1: a leak was seen\n{stderr}"
+    );
     assert!(stderr.contains("leakshot: 2 images, 1 leaks"), "{stderr}");
 
     let recs = parse(&std::fs::read_to_string(&out).expect("records"));
@@ -183,7 +187,11 @@ fn stdin_paths_stream_and_reposts_are_not_analysed_twice() {
         one(&recs, "repost-of-positive.jpg"),
     );
     // Two workers: whichever copy was hashed first is analysed, the other is its repost.
-    let (first, dup) = if a["duplicate_of"].is_null() { (a, b) } else { (b, a) };
+    let (first, dup) = if a["duplicate_of"].is_null() {
+        (a, b)
+    } else {
+        (b, a)
+    };
     assert!(first["duplicate_of"].is_null());
     assert_eq!(dup["duplicate_of"], first["path"], "{dup:#}");
     assert_eq!(dup["verdict"], "leak");
@@ -232,7 +240,10 @@ fn a_cached_rerun_skips_ocr_and_gives_the_same_verdicts() {
             for stage in ["decode", "preprocess", "ocr"] {
                 assert!(w["timings_ms"].get(stage).is_none(), "{stage} in {w:#}");
             }
-            assert_eq!(c["evidence"]["matched_words"], w["evidence"]["matched_words"]);
+            assert_eq!(
+                c["evidence"]["matched_words"],
+                w["evidence"]["matched_words"]
+            );
         } else {
             assert_eq!(w["cached"], false, "errors are not cached: {w:#}");
         }
@@ -265,11 +276,15 @@ fn an_allowlist_entry_clears_only_what_it_names() {
             .expect("run")
     };
     // An entry for another template does not clear a match to ours.
-    let other = run(&format!("# cleared after review\n{hash} some-other-system\n"));
+    let other = run(&format!(
+        "# cleared after review\n{hash} some-other-system\n"
+    ));
     assert_eq!(other.status.code(), Some(1), "{other:?}");
     assert_eq!(records(&other)[0]["verdict"], "leak");
 
-    let cleared = run(&format!("# cleared after review\n\n{hash} fernhill-casedesk # press kit\n"));
+    let cleared = run(&format!(
+        "# cleared after review\n\n{hash} fernhill-casedesk # press kit\n"
+    ));
     assert_eq!(cleared.status.code(), Some(0), "{cleared:?}");
     let r = &records(&cleared)[0];
     assert_eq!(r["verdict"], "clean", "{r:#}");
@@ -277,7 +292,9 @@ fn an_allowlist_entry_clears_only_what_it_names() {
     assert!(r["template"].is_null());
     let ev = &r["evidence"];
     assert!(
-        ev["reason"].as_str().is_some_and(|s| s.contains("allowlist") && s.contains("line 3")),
+        ev["reason"]
+            .as_str()
+            .is_some_and(|s| s.contains("allowlist") && s.contains("line 3")),
         "{ev:#}"
     );
     assert_eq!(ev["allowlisted"]["line"], 3);
@@ -345,7 +362,11 @@ fn stdin_lines_append_to_output_and_resume_skips_what_is_recorded() {
     );
     let recs = parse(&std::fs::read_to_string(&out).expect("records"));
     assert_eq!(recs.len(), 3, "{recs:#?}");
-    for name in ["holiday-photo.jpg", "corrupt.png", "positive-reports-page.jpg"] {
+    for name in [
+        "holiday-photo.jpg",
+        "corrupt.png",
+        "positive-reports-page.jpg",
+    ] {
         one(&recs, name);
     }
     let _ = std::fs::remove_dir_all(&dir);
