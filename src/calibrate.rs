@@ -105,14 +105,14 @@ fn ownership(c: &CandidateScore) -> Ownership {
 }
 
 /// The kit model and the owner-less ranking model, fitted on `samples`.
-struct Models2 {
+struct FittedModels {
     kit: LinearModel,
     ownerless: LinearModel,
 }
 
-impl Models2 {
-    fn fit(samples: &[&Sample]) -> Models2 {
-        Models2 {
+impl FittedModels {
+    fn fit(samples: &[&Sample]) -> FittedModels {
+        FittedModels {
             kit: fit(samples, |_| true),
             ownerless: fit(samples, |c| ownership(c) != Ownership::Ours),
         }
@@ -169,7 +169,7 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
             .iter()
             .filter(|s| s.label.system.as_deref() != Some(sys.as_str()) || !s.label.leak)
             .collect();
-        let m = Models2::fit(&train);
+        let m = FittedModels::fit(&train);
         let neg: Vec<f64> = samples
             .iter()
             .filter(|s| !s.label.leak)
@@ -195,7 +195,7 @@ pub fn calibrate(samples: &[Sample], leak_fpr: f64, review_fpr: f64) -> (Calibra
         ));
     }
     let all: Vec<&Sample> = samples.iter().collect();
-    let models = Models2::fit(&all);
+    let models = FittedModels::fit(&all);
     // Only a negative with organisation evidence can reach `leak` (the rest are capped
     // below it), so those alone set the leak threshold.
     let org_neg: Vec<f64> = samples

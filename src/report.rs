@@ -76,22 +76,48 @@ pub struct Record {
 }
 
 impl Record {
-    /// The record of a file that could not be analysed.
-    pub fn failed(path: String, error: String, timings_ms: BTreeMap<String, f64>) -> Record {
+    /// The record of an analysed image; `leak` follows the verdict, and what only the scan
+    /// knows (image, timings, file, hash, repost, cache) is filled in later.
+    pub fn judged(
+        path: String,
+        verdict: Verdict,
+        confidence: f64,
+        template: Option<String>,
+        evidence: Evidence,
+    ) -> Record {
+        Record::bare(path, verdict, confidence, template, Some(evidence))
+    }
+
+    fn bare(
+        path: String,
+        verdict: Verdict,
+        confidence: f64,
+        template: Option<String>,
+        evidence: Option<Evidence>,
+    ) -> Record {
         Record {
             path,
-            leak: false,
-            verdict: Verdict::Clean,
-            confidence: 0.0,
-            template: None,
-            evidence: None,
+            leak: verdict == Verdict::Leak,
+            verdict,
+            confidence,
+            template,
+            evidence,
             image: None,
-            timings_ms,
-            error: Some(error),
+            timings_ms: BTreeMap::new(),
+            error: None,
             file: None,
             blake3: None,
             duplicate_of: None,
             cached: false,
+        }
+    }
+
+    /// The record of a file that could not be analysed.
+    pub fn failed(path: String, error: String, timings_ms: BTreeMap<String, f64>) -> Record {
+        Record {
+            timings_ms,
+            error: Some(error),
+            ..Record::bare(path, Verdict::Clean, 0.0, None, None)
         }
     }
 }

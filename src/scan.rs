@@ -593,21 +593,13 @@ impl Scanner {
         };
         let tpl = &self.templates[best_i].template;
         let evidence = build_evidence(fp, tpl, &best_m, &best_s, candidates, &self.calibration);
-        Record {
+        Record::judged(
             path,
-            leak: best_s.verdict == Verdict::Leak,
-            verdict: best_s.verdict,
-            confidence: round4(best_s.confidence),
-            template: (best_s.verdict != Verdict::Clean).then(|| tpl.name.clone()),
-            evidence: Some(evidence),
-            image: None,
-            timings_ms: BTreeMap::new(),
-            error: None,
-            file: None,
-            blake3: None,
-            duplicate_of: None,
-            cached: false,
-        }
+            best_s.verdict,
+            round4(best_s.confidence),
+            (best_s.verdict != Verdict::Clean).then(|| tpl.name.clone()),
+            evidence,
+        )
     }
 }
 
@@ -615,21 +607,7 @@ impl Scanner {
 fn gated_record(path: String, gate: GateEvidence) -> Record {
     let mut evidence = Evidence::empty(gate.reason());
     evidence.gate = Some(gate);
-    Record {
-        path,
-        leak: false,
-        verdict: Verdict::Clean,
-        confidence: 0.0,
-        template: None,
-        evidence: Some(evidence),
-        image: None,
-        timings_ms: BTreeMap::new(),
-        error: None,
-        file: None,
-        blake3: None,
-        duplicate_of: None,
-        cached: false,
-    }
+    Record::judged(path, Verdict::Clean, 0.0, None, evidence)
 }
 
 fn ms(d: std::time::Duration) -> f64 {
