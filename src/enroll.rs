@@ -1,8 +1,9 @@
 //! Enrollment: from fingerprints of clean screenshots of one system to its template.
 //!
-//! With two or more references, what every page shares is the system's chrome (header,
-//! sidebar menu, brand, footer, marking): those tokens weigh more, since they appear on
-//! pages that were never enrolled too. Tokens that name the organisation are flagged `org`:
+//! With two or more references, what every page shares *in the same place* is the
+//! system's chrome (header, sidebar menu, brand, footer, marking): those tokens weigh
+//! more, since they appear on pages that were never enrolled too. A word both pages show
+//! in different places ("Generate" on a button and in a demo paragraph) is content. Tokens that name the organisation are flagged `org`:
 //! words of the system's name, and rare chrome words (brand abbreviations, user badges).
 
 use std::collections::{BTreeMap, HashSet};
@@ -64,10 +65,11 @@ pub fn build_template(
             *pages.entry(t.to_string()).or_default() += 1;
         }
     }
+    let placed = in_place_on_every_page(&references);
     let vocabulary = pages
         .into_iter()
         .map(|(token, pages)| {
-            let chrome = n_refs >= 2 && pages == n_refs;
+            let chrome = n_refs >= 2 && placed.contains(&token);
             let marking = fingerprint::is_marking(&token);
             let org = is_org_token(&token, chrome, marking, &named);
             let mut weight = fingerprint::distinctiveness(&token);
@@ -106,6 +108,38 @@ pub fn build_template(
         vocabulary,
         public_sources: Vec::new(),
     }
+}
+
+/// Tokens every reference shows in one place: at the same height, and at the same
+/// distance from the left edge or from the right one (right-aligned bars keep their place
+/// from the right when the screens differ in width). Tolerances allow for OCR's boxes.
+fn in_place_on_every_page(references: &[(String, ImageFingerprint)]) -> HashSet<String> {
+    let Some(((_, first), rest)) = references.split_first() else {
+        return HashSet::new();
+    };
+    let same_place = |a: &fingerprint::Token,
+                      fa: &ImageFingerprint,
+                      b: &fingerprint::Token,
+                      fb: &ImageFingerprint| {
+        let h = a.h.max(b.h);
+        let from_right = |t: &fingerprint::Token, f: &ImageFingerprint| f.width as f32 - t.x - t.w;
+        (a.y - b.y).abs() <= 1.5 * h
+            && ((a.x - b.x).abs() <= 3.0 * h
+                || (from_right(a, fa) - from_right(b, fb)).abs() <= 3.0 * h)
+    };
+    first
+        .tokens
+        .iter()
+        .filter(|a| {
+            rest.iter().all(|(_, other)| {
+                other
+                    .tokens
+                    .iter()
+                    .any(|b| b.text == a.text && same_place(a, first, b, other))
+            })
+        })
+        .map(|a| a.text.clone())
+        .collect()
 }
 
 fn is_org_token(token: &str, chrome: bool, marking: bool, named: &HashSet<String>) -> bool {
@@ -175,5 +209,23 @@ mod tests {
         assert!(get("dashboard").chrome && !get("dashboard").org);
         assert!(!get("invoice").chrome);
         assert!(get("hcc").weight > get("dashboard").weight);
+    }
+
+    #[test]
+    fn a_word_both_pages_show_in_different_places_is_content() {
+        let mut b = fp(&["hcc", "dashboard", "generate"]);
+        b.tokens[2].y = 60.0;
+        let t = build_template(
+            "harbour-casemanager",
+            vec![
+                ("a.png".into(), fp(&["hcc", "dashboard", "generate"])),
+                ("b.png".into(), b),
+            ],
+            &[],
+        );
+        let get = |w: &str| t.vocabulary.iter().find(|e| e.token == w).unwrap();
+        assert!(get("hcc").chrome);
+        assert!(!get("generate").chrome);
+        assert_eq!(get("generate").pages, 2);
     }
 }

@@ -22,6 +22,8 @@ pub struct IndexedTemplate {
     by_len: HashMap<usize, Vec<usize>>,
     /// Per reference: vocabulary entry -> indices of that reference's tokens.
     ref_tokens: Vec<HashMap<usize, Vec<usize>>>,
+    /// Per reference: the text block (paragraph, label, table cell) of each token.
+    ref_blocks: Vec<Vec<usize>>,
     chrome_weight: f32,
 }
 
@@ -60,6 +62,11 @@ impl IndexedTemplate {
                 m
             })
             .collect();
+        let ref_blocks = template
+            .references
+            .iter()
+            .map(|r| text_blocks(&r.tokens))
+            .collect();
         let chrome_weight: f32 = template
             .vocabulary
             .iter()
@@ -72,6 +79,7 @@ impl IndexedTemplate {
             vocab,
             by_len,
             ref_tokens,
+            ref_blocks,
             chrome_weight,
         }
     }
@@ -506,7 +514,7 @@ fn fit_geometry(
                 continue;
             };
             let (score, inliers) = score_hypothesis(&sim, &cands, img, ref_tokens);
-            if score > best.0 && is_layout(&inliers, ref_tokens) {
+            if score > best.0 && is_layout(&inliers, ref_tokens, &tpl.ref_blocks[r]) {
                 best = (score, sim, inliers);
             }
         }
@@ -515,19 +523,28 @@ fn fit_geometry(
 }
 
 /// Whether a consistent set says "same layout" rather than "same words": three content
-/// words over two or more rows, or five along one row. Fewer fit by chance, and a few words
-/// of one line fit any copy of that line wherever it is (a public page repeating the
-/// organisation's name). Function words ("it", "the") and month names (every chart axis)
-/// align by chance and do not count.
-fn is_layout(inliers: &[Inlier], ref_tokens: &[Token]) -> bool {
-    let content: Vec<&Token> = inliers
+/// words over two or more rows, or five along one row, and from two text blocks or more.
+/// Fewer fit by chance, and the words of one block fit any copy of that block wherever it
+/// is: a public page repeating the organisation's name, or a UI kit's demo paragraph on
+/// another organisation's system built from the same kit. Function words ("it", "the")
+/// and month names (every chart axis) align by chance and do not count.
+fn is_layout(inliers: &[Inlier], ref_tokens: &[Token], blocks: &[usize]) -> bool {
+    let content: Vec<(usize, &Token)> = inliers
         .iter()
-        .map(|i| &ref_tokens[i.reference_token])
-        .filter(|t| {
+        .map(|i| (i.reference_token, &ref_tokens[i.reference_token]))
+        .filter(|(_, t)| {
             crate::fingerprint::english_zipf(&t.text) < FUNCTION_WORD_ZIPF
                 && !crate::fingerprint::is_calendar_word(&t.text)
         })
         .collect();
+    let distinct_blocks: HashSet<usize> = content
+        .iter()
+        .filter_map(|&(i, _)| blocks.get(i).copied())
+        .collect();
+    if distinct_blocks.len() < 2 {
+        return false;
+    }
+    let content: Vec<&Token> = content.into_iter().map(|(_, t)| t).collect();
     let (mut lo, mut hi, mut h) = (f32::MAX, f32::MIN, 0.0f32);
     for t in &content {
         lo = lo.min(t.y);
@@ -536,6 +553,36 @@ fn is_layout(inliers: &[Inlier], ref_tokens: &[Token]) -> bool {
     }
     let multi_row = hi - lo >= 1.5 * h;
     content.len() >= if multi_row { 3 } else { 5 }
+}
+
+/// Groups a reference's tokens into text blocks: words of one line with word-sized gaps (a dropped "a" included),
+/// and lines stacked at paragraph spacing that overlap horizontally. Table cells, menu
+/// items and labels, spaced wider, stay blocks of their own.
+fn text_blocks(tokens: &[Token]) -> Vec<usize> {
+    let n = tokens.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            let (a, b) = (&tokens[i], &tokens[j]);
+            let h = a.h.max(b.h);
+            let h_gap = (a.x.max(b.x) - (a.x + a.w).min(b.x + b.w)).max(0.0);
+            let v_gap = a.y.max(b.y) - (a.y + a.h).min(b.y + b.h);
+            let same_line = (a.center().1 - b.center().1).abs() < 0.5 * h && h_gap < 2.2 * h;
+            let stacked = h_gap == 0.0 && v_gap < 0.8 * h;
+            if same_line || stacked {
+                let (ra, rb) = (root(&mut parent, i), root(&mut parent, j));
+                parent[ra] = rb;
+            }
+        }
+    }
+    (0..n).map(|i| root(&mut parent, i)).collect()
 }
 
 /// Zipf frequency from which an English word is a function word ("it", "you", "the").
@@ -698,6 +745,38 @@ mod tests {
             "{:?}",
             s.features
         );
+    }
+
+    #[test]
+    fn a_paragraph_is_one_block_and_table_cells_are_many() {
+        let tokens = [
+            // A wrapped paragraph (a one-letter word dropped between "is" and "third").
+            tok("datatables", 100.0, 200.0, 12.0),
+            tok("is", 175.0, 200.0, 12.0),
+            tok("third", 205.0, 200.0, 12.0),
+            tok("plugin", 100.0, 218.0, 12.0),
+            // Cells of a table: rows further apart than paragraph lines, columns wide apart.
+            tok("airi", 100.0, 300.0, 12.0),
+            tok("accountant", 300.0, 300.0, 12.0),
+            tok("ashton", 100.0, 340.0, 12.0),
+        ];
+        let b = text_blocks(&tokens);
+        assert!(b[0] == b[1] && b[1] == b[2] && b[2] == b[3], "{b:?}");
+        let cells: HashSet<usize> = b[4..].iter().copied().collect();
+        assert_eq!(cells.len(), 3);
+        assert!(!cells.contains(&b[0]));
+        // Four words of the one paragraph in place say "same paragraph", not "same layout".
+        let inliers = |idx: &[usize]| -> Vec<Inlier> {
+            idx.iter()
+                .map(|&i| Inlier {
+                    image_token: i,
+                    entry: i,
+                    reference_token: i,
+                })
+                .collect()
+        };
+        assert!(!is_layout(&inliers(&[0, 2, 3]), &tokens, &b));
+        assert!(is_layout(&inliers(&[0, 4, 5, 6]), &tokens, &b));
     }
 
     #[test]
