@@ -124,11 +124,19 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
     }
 }
 
-/// Resizes with `fast_image_resize` (SIMD convolution): the OCR upscale is the costliest
-/// step of preprocessing, and the `image` crate's resize is several times slower.
+/// Resizes `img` by `scale` (each side rounded, at least 1 pixel) with [`resize_gray_to`].
 fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
     let w = ((img.width() as f32 * scale).round() as u32).max(1);
     let h = ((img.height() as f32 * scale).round() as u32).max(1);
+    resize_gray_to(img, w, h, filter)
+}
+
+/// Resizes `img` to `w` x `h` with `fast_image_resize` (SIMD convolution): the `image`
+/// crate's resize is several times slower, and was the costliest part of preprocessing and
+/// of the gate. `Triangle` (and `Nearest`) map to bilinear convolution, the same kernel as
+/// the `image` crate's `Triangle`. Falls back to the `image` crate if the SIMD resizer
+/// refuses the buffers (it should not: they are plain `u8` rows).
+pub(crate) fn resize_gray_to(img: &GrayImage, w: u32, h: u32, filter: FilterType) -> GrayImage {
     fast_resize(img, w, h, filter).unwrap_or_else(|| image::imageops::resize(img, w, h, filter))
 }
 
@@ -244,9 +252,9 @@ pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
     if w < f * 4 || h < f * 4 || sigma < 1.0 {
         return;
     }
-    let small = image::imageops::resize(&*img, w / f, h / f, FilterType::Triangle);
+    let small = resize_gray_to(img, w / f, h / f, FilterType::Triangle);
     let blurred_small = imageproc::filter::gaussian_blur_f32(&small, (sigma / f as f32).max(0.5));
-    let blurred = image::imageops::resize(&blurred_small, w, h, FilterType::Triangle);
+    let blurred = resize_gray_to(&blurred_small, w, h, FilterType::Triangle);
     for (p, b) in img.pixels_mut().zip(blurred.pixels()) {
         let v = p[0] as f32;
         p[0] = (v + amount * (v - b[0] as f32)).clamp(0.0, 255.0) as u8;
