@@ -181,8 +181,8 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
     // most of the image): on a washed-out photo (grey page) a mid-grey patch of moire is
     // not a dark panel.
     let mut hist = [0u32; 256];
-    for p in img.pixels() {
-        hist[p[0] as usize] += 1;
+    for &p in samples(img) {
+        hist[p as usize] += 1;
     }
     let below_page = (w as u64 * h as u64 * 9 / 10) as u32;
     let mut acc = 0;
@@ -195,20 +195,69 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
         .unwrap_or(255) as u32;
     let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
     let grid = MeanGrid::new(img, radius, 4);
-    for (x, y, p) in img.enumerate_pixels_mut() {
-        let mean = grid.at(x, y);
-        if mean < dark_below {
-            // Invert, and stretch so the dark background becomes white, like the rest of
-            // the page: one global threshold then suits both.
-            let inv = 255 - p[0] as u32;
-            p[0] = (inv * 255 / (255 - mean).max(1)).min(255) as u8;
-        } else if flatten {
-            // White where the page is, and the letters' contrast with it (often faint on
-            // a photo) amplified.
-            let below = mean.saturating_sub(p[0] as u32) * FLATTEN_GAIN * 255 / mean.max(1);
-            p[0] = 255u32.saturating_sub(below) as u8;
+    let table = polarity_table(&grid.means, dark_below, flatten);
+    let step = grid.step as usize;
+    // Row by row, one local mean per `step` pixels: the inner loop is a table lookup.
+    for (y, row) in samples_mut(img).chunks_exact_mut(w as usize).enumerate() {
+        for (run, &mean) in row.chunks_mut(step).zip(grid.row(y as u32)) {
+            let mean = u32::from(mean);
+            if !flatten && mean >= dark_below {
+                continue; // A light region, left as it is.
+            }
+            let out = &table[mean as usize * 256..][..256];
+            for p in run {
+                *p = out[*p as usize];
+            }
         }
     }
+}
+
+/// [`normalise_polarity`]'s output for each local mean and pixel value, at
+/// `mean * 256 + pixel`: the per-pixel divisions become one lookup. Only the rows of means
+/// that occur in `means` are filled (each costs 256 divisions).
+fn polarity_table(means: &[u8], dark_below: u32, flatten: bool) -> Vec<u8> {
+    let mut used = [false; 256];
+    for &m in means {
+        used[m as usize] = true;
+    }
+    let mut table = vec![0u8; 256 * 256];
+    for (mean, row) in table.chunks_exact_mut(256).enumerate() {
+        if !used[mean] {
+            continue;
+        }
+        let mean = mean as u32;
+        for (p, out) in row.iter_mut().enumerate() {
+            let p = p as u32;
+            *out = if mean < dark_below {
+                // Invert, and stretch so the dark background becomes white, like the rest
+                // of the page: one global threshold then suits both.
+                let inv = 255 - p;
+                (inv * 255 / (255 - mean).max(1)).min(255) as u8
+            } else if flatten {
+                // White where the page is, and the letters' contrast with it (often faint
+                // on a photo) amplified.
+                let below = mean.saturating_sub(p) * FLATTEN_GAIN * 255 / mean.max(1);
+                255u32.saturating_sub(below) as u8
+            } else {
+                p as u8
+            };
+        }
+    }
+    table
+}
+
+/// An image's pixels, row-major, without any spare capacity of its buffer: slices let the
+/// hot loops run without per-pixel coordinate arithmetic and bounds checks.
+fn samples(img: &GrayImage) -> &[u8] {
+    let n = img.width() as usize * img.height() as usize;
+    &img.as_raw()[..n]
+}
+
+/// Mutable [`samples`].
+fn samples_mut(img: &mut GrayImage) -> &mut [u8] {
+    let n = img.width() as usize * img.height() as usize;
+    let data: &mut [u8] = img;
+    &mut data[..n]
 }
 
 /// Means of the (2 * radius + 1)-square windows of an image, sampled every `step` pixels:
@@ -217,7 +266,8 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
 struct MeanGrid {
     step: u32,
     cols: u32,
-    means: Vec<u32>,
+    /// Row-major, `cols` a row; a mean of `u8` pixels fits a `u8`.
+    means: Vec<u8>,
 }
 
 impl MeanGrid {
@@ -233,14 +283,21 @@ impl MeanGrid {
                 let x = (gx * step + step / 2).min(w - 1);
                 let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
                 let n = (x1 - x0 + 1) * (y1 - y0 + 1);
-                means.push(sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n);
+                let mean = sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n;
+                means.push(u8::try_from(mean).unwrap_or(u8::MAX));
             }
         }
         MeanGrid { step, cols, means }
     }
 
+    /// The means for image row `y`, one per `step` pixels.
+    fn row(&self, y: u32) -> &[u8] {
+        let start = ((y / self.step) * self.cols) as usize;
+        &self.means[start..start + self.cols as usize]
+    }
+
     fn at(&self, x: u32, y: u32) -> u32 {
-        self.means[((y / self.step) * self.cols + x / self.step) as usize]
+        u32::from(self.means[((y / self.step) * self.cols + x / self.step) as usize])
     }
 }
 
@@ -409,6 +466,101 @@ mod tests {
         assert!(img.get_pixel(1, 5)[0] > 200);
         assert!(img.get_pixel(0, 25)[0] < 50);
         assert!(img.get_pixel(5, 75)[0] > 200 && img.get_pixel(0, 75)[0] < 50);
+    }
+
+    /// [`normalise_polarity`] as it was before the lookup table: the formula per pixel.
+    fn normalise_polarity_reference(img: &mut GrayImage, radius: u32, flatten: bool) {
+        let (w, h) = img.dimensions();
+        let mut hist = [0u32; 256];
+        for p in img.pixels() {
+            hist[p[0] as usize] += 1;
+        }
+        let below_page = (w as u64 * h as u64 * 9 / 10) as u32;
+        let mut acc = 0;
+        let page = hist
+            .iter()
+            .position(|&c| {
+                acc += c;
+                acc > below_page
+            })
+            .unwrap_or(255) as u32;
+        let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
+        let integral = integral_image::<_, u32>(&*img);
+        let step = 4;
+        let mean_at = |x: u32, y: u32| {
+            let (x, y) = (
+                (x / step * step + step / 2).min(w - 1),
+                (y / step * step + step / 2).min(h - 1),
+            );
+            let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
+            let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
+            sum_image_pixels(&integral, x0, y0, x1, y1)[0] / ((x1 - x0 + 1) * (y1 - y0 + 1))
+        };
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            let mean = mean_at(x, y);
+            if mean < dark_below {
+                let inv = 255 - p[0] as u32;
+                p[0] = (inv * 255 / (255 - mean).max(1)).min(255) as u8;
+            } else if flatten {
+                let below = mean.saturating_sub(p[0] as u32) * FLATTEN_GAIN * 255 / mean.max(1);
+                p[0] = 255u32.saturating_sub(below) as u8;
+            }
+        }
+    }
+
+    /// A synthetic page: light and dark panels, a grey patch, letters and noise, so every
+    /// branch of [`normalise_polarity`] runs; sides not multiples of the grid step.
+    fn synthetic_page(w: u32, h: u32, seed: u64) -> GrayImage {
+        let mut state = seed;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 61) as i32 - 30
+        };
+        GrayImage::from_fn(w, h, |x, y| {
+            let base: i32 = if x < w / 4 {
+                35 // dark sidebar
+            } else if y < h / 5 {
+                90 // mid-dark top bar
+            } else if x > w * 3 / 4 && y > h / 2 {
+                170 // grey panel
+            } else {
+                235
+            };
+            let letter = (x / 3) % 4 == 0 && (y / 5) % 3 == 1;
+            let v = if letter { 255 - base } else { base } + noise();
+            image::Luma([v.clamp(0, 255) as u8])
+        })
+    }
+
+    #[test]
+    fn polarity_table_matches_the_per_pixel_formula() {
+        for (i, (w, h)) in [(203u32, 157u32), (64, 64), (1, 9), (37, 1)]
+            .into_iter()
+            .enumerate()
+        {
+            for radius in [1, 10, 40] {
+                for flatten in [false, true] {
+                    let mut fast = synthetic_page(w, h, 0x9e37_79b9 + i as u64);
+                    let mut reference = fast.clone();
+                    normalise_polarity(&mut fast, radius, flatten);
+                    normalise_polarity_reference(&mut reference, radius, flatten);
+                    assert!(
+                        fast == reference,
+                        "{w}x{h} radius {radius} flatten {flatten}"
+                    );
+                }
+            }
+        }
+        // A washed-out page (its bright end low) moves the dark level down.
+        let mut fast = GrayImage::from_fn(120, 90, |x, y| {
+            image::Luma([(60 + (x * 7 + y * 3) % 90) as u8])
+        });
+        let mut reference = fast.clone();
+        normalise_polarity(&mut fast, 12, true);
+        normalise_polarity_reference(&mut reference, 12, true);
+        assert!(fast == reference);
     }
 
     #[test]
