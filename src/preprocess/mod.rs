@@ -179,11 +179,8 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
     // histogram (not its median: a dark-theme post frame or a wide dark sidebar can cover
     // most of the image): on a washed-out photo (grey page) a mid-grey patch of moire is
     // not a dark panel.
-    let mut hist = [0u32; 256];
-    for &p in samples(img) {
-        hist[p as usize] += 1;
-    }
-    let below_page = (w as u64 * h as u64 * 9 / 10) as u32;
+    let hist = histogram([samples(img)]);
+    let below_page = w as u64 * h as u64 * 9 / 10;
     let mut acc = 0;
     let page = hist
         .iter()
@@ -243,6 +240,26 @@ fn polarity_table(means: &[u8], dark_below: u32, flatten: bool) -> Vec<u8> {
         }
     }
     table
+}
+
+/// Counts of each level in `rows`. Four tables, filled in turn and summed at the end: a
+/// screenshot is mostly one level, and with a single table each increment of that level's
+/// count waits for the previous one (this loop was most of the time of its callers).
+fn histogram<'a>(rows: impl IntoIterator<Item = &'a [u8]>) -> [u64; 256] {
+    let mut tables = [[0u64; 256]; 4];
+    for row in rows {
+        let mut quads = row.chunks_exact(4);
+        for q in &mut quads {
+            tables[0][q[0] as usize] += 1;
+            tables[1][q[1] as usize] += 1;
+            tables[2][q[2] as usize] += 1;
+            tables[3][q[3] as usize] += 1;
+        }
+        for &v in quads.remainder() {
+            tables[0][v as usize] += 1;
+        }
+    }
+    std::array::from_fn(|v| tables.iter().map(|t| t[v]).sum())
 }
 
 /// An image's pixels, row-major, without any spare capacity of its buffer: slices let the
@@ -358,19 +375,15 @@ pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
 /// thicken anti-aliased letters until Tesseract merges them. The levels are measured in
 /// `region` (left, top, width, height) and applied to the whole image.
 pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
-    let mut hist = [0u64; 256];
     let [x0, y0, w, h] = region;
     let (x1, y1) = ((x0 + w).min(img.width()), (y0 + h).min(img.height()));
     let (x0, y0) = (x0.min(x1) as usize, y0.min(y1) as usize);
-    let width = img.width() as usize;
-    if width > 0 {
-        let rows = samples(img).chunks_exact(width);
-        for row in rows.skip(y0).take(y1 as usize - y0) {
-            for &v in &row[x0..x1 as usize] {
-                hist[v as usize] += 1;
-            }
-        }
-    }
+    let rows = samples(img).chunks_exact(img.width().max(1) as usize);
+    let hist = histogram(
+        rows.skip(y0)
+            .take(y1 as usize - y0)
+            .map(|row| &row[x0..x1 as usize]),
+    );
     let total: u64 = hist.iter().sum();
     let percentile = |q: f64| {
         let target = (total as f64 * q) as u64;
@@ -642,6 +655,19 @@ mod tests {
             .collect();
         assert!(!reference.is_empty());
         assert_eq!(component_heights(&mask), reference);
+    }
+
+    #[test]
+    fn histogram_counts_every_pixel() {
+        let img = synthetic_page(203, 157, 3);
+        let mut reference = [0u64; 256];
+        for p in img.pixels() {
+            reference[p[0] as usize] += 1;
+        }
+        assert_eq!(histogram([samples(&img)]), reference);
+        // Rows whose lengths are not multiples of four.
+        let rows: Vec<&[u8]> = samples(&img).chunks(7).collect();
+        assert_eq!(histogram(rows), reference);
     }
 
     #[test]
