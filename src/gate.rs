@@ -122,20 +122,7 @@ fn reduced_gray(image: &DynamicImage) -> GrayImage {
         ((h as f32 * s).round() as u32).max(1),
     );
     // SIMD resampling: the `image` crate's resize cost more than the rest of the gate.
-    fast_resize(&gray, nw, nh).unwrap_or_else(|| {
-        image::imageops::resize(&gray, nw, nh, image::imageops::FilterType::Triangle)
-    })
-}
-
-fn fast_resize(img: &GrayImage, w: u32, h: u32) -> Option<GrayImage> {
-    use fast_image_resize as fr;
-    let src = fr::images::ImageRef::new(img.width(), img.height(), img.as_raw(), fr::PixelType::U8)
-        .ok()?;
-    let mut dst = fr::images::Image::new(w, h, fr::PixelType::U8);
-    let options =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
-    fr::Resizer::new().resize(&src, &mut dst, &options).ok()?;
-    GrayImage::from_raw(w, h, dst.into_vec())
+    crate::preprocess::resize_gray_to(&gray, nw, nh, image::imageops::FilterType::Triangle)
 }
 
 fn deviation(gray: &GrayImage) -> f32 {

@@ -5,7 +5,6 @@
 //! scale to a target, instead of upscaling blindly (time grows with the pixel count).
 
 use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
-use imageproc::integral_image::{integral_image, sum_image_pixels};
 
 pub mod screen;
 
@@ -124,11 +123,19 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
     }
 }
 
-/// Resizes with `fast_image_resize` (SIMD convolution): the OCR upscale is the costliest
-/// step of preprocessing, and the `image` crate's resize is several times slower.
+/// Resizes `img` by `scale` (each side rounded, at least 1 pixel) with [`resize_gray_to`].
 fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
     let w = ((img.width() as f32 * scale).round() as u32).max(1);
     let h = ((img.height() as f32 * scale).round() as u32).max(1);
+    resize_gray_to(img, w, h, filter)
+}
+
+/// Resizes `img` to `w` x `h` with `fast_image_resize` (SIMD convolution): the `image`
+/// crate's resize is several times slower, and was the costliest part of preprocessing and
+/// of the gate. `Triangle` (and `Nearest`) map to bilinear convolution, the same kernel as
+/// the `image` crate's `Triangle`. Falls back to the `image` crate if the SIMD resizer
+/// refuses the buffers (it should not: they are plain `u8` rows).
+pub(crate) fn resize_gray_to(img: &GrayImage, w: u32, h: u32, filter: FilterType) -> GrayImage {
     fast_resize(img, w, h, filter).unwrap_or_else(|| image::imageops::resize(img, w, h, filter))
 }
 
@@ -172,11 +179,8 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
     // histogram (not its median: a dark-theme post frame or a wide dark sidebar can cover
     // most of the image): on a washed-out photo (grey page) a mid-grey patch of moire is
     // not a dark panel.
-    let mut hist = [0u32; 256];
-    for p in img.pixels() {
-        hist[p[0] as usize] += 1;
-    }
-    let below_page = (w as u64 * h as u64 * 9 / 10) as u32;
+    let hist = histogram([samples(img)]);
+    let below_page = w as u64 * h as u64 * 9 / 10;
     let mut acc = 0;
     let page = hist
         .iter()
@@ -187,20 +191,89 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
         .unwrap_or(255) as u32;
     let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
     let grid = MeanGrid::new(img, radius, 4);
-    for (x, y, p) in img.enumerate_pixels_mut() {
-        let mean = grid.at(x, y);
-        if mean < dark_below {
-            // Invert, and stretch so the dark background becomes white, like the rest of
-            // the page: one global threshold then suits both.
-            let inv = 255 - p[0] as u32;
-            p[0] = (inv * 255 / (255 - mean).max(1)).min(255) as u8;
-        } else if flatten {
-            // White where the page is, and the letters' contrast with it (often faint on
-            // a photo) amplified.
-            let below = mean.saturating_sub(p[0] as u32) * FLATTEN_GAIN * 255 / mean.max(1);
-            p[0] = 255u32.saturating_sub(below) as u8;
+    let table = polarity_table(&grid.means, dark_below, flatten);
+    let step = grid.step as usize;
+    // Row by row, one local mean per `step` pixels: the inner loop is a table lookup.
+    for (y, row) in samples_mut(img).chunks_exact_mut(w as usize).enumerate() {
+        for (run, &mean) in row.chunks_mut(step).zip(grid.row(y as u32)) {
+            let mean = u32::from(mean);
+            if !flatten && mean >= dark_below {
+                continue; // A light region, left as it is.
+            }
+            let out = &table[mean as usize * 256..][..256];
+            for p in run {
+                *p = out[*p as usize];
+            }
         }
     }
+}
+
+/// [`normalise_polarity`]'s output for each local mean and pixel value, at
+/// `mean * 256 + pixel`: the per-pixel divisions become one lookup. Only the rows of means
+/// that occur in `means` are filled (each costs 256 divisions).
+fn polarity_table(means: &[u8], dark_below: u32, flatten: bool) -> Vec<u8> {
+    let mut used = [false; 256];
+    for &m in means {
+        used[m as usize] = true;
+    }
+    let mut table = vec![0u8; 256 * 256];
+    for (mean, row) in table.chunks_exact_mut(256).enumerate() {
+        if !used[mean] {
+            continue;
+        }
+        let mean = mean as u32;
+        for (p, out) in row.iter_mut().enumerate() {
+            let p = p as u32;
+            *out = if mean < dark_below {
+                // Invert, and stretch so the dark background becomes white, like the rest
+                // of the page: one global threshold then suits both.
+                let inv = 255 - p;
+                (inv * 255 / (255 - mean).max(1)).min(255) as u8
+            } else if flatten {
+                // White where the page is, and the letters' contrast with it (often faint
+                // on a photo) amplified.
+                let below = mean.saturating_sub(p) * FLATTEN_GAIN * 255 / mean.max(1);
+                255u32.saturating_sub(below) as u8
+            } else {
+                p as u8
+            };
+        }
+    }
+    table
+}
+
+/// Counts of each level in `rows`. Four tables, filled in turn and summed at the end: a
+/// screenshot is mostly one level, and with a single table each increment of that level's
+/// count waits for the previous one (this loop was most of the time of its callers).
+fn histogram<'a>(rows: impl IntoIterator<Item = &'a [u8]>) -> [u64; 256] {
+    let mut tables = [[0u64; 256]; 4];
+    for row in rows {
+        let mut quads = row.chunks_exact(4);
+        for q in &mut quads {
+            tables[0][q[0] as usize] += 1;
+            tables[1][q[1] as usize] += 1;
+            tables[2][q[2] as usize] += 1;
+            tables[3][q[3] as usize] += 1;
+        }
+        for &v in quads.remainder() {
+            tables[0][v as usize] += 1;
+        }
+    }
+    std::array::from_fn(|v| tables.iter().map(|t| t[v]).sum())
+}
+
+/// An image's pixels, row-major, without any spare capacity of its buffer: slices let the
+/// hot loops run without per-pixel coordinate arithmetic and bounds checks.
+fn samples(img: &GrayImage) -> &[u8] {
+    let n = img.width() as usize * img.height() as usize;
+    &img.as_raw()[..n]
+}
+
+/// Mutable [`samples`].
+fn samples_mut(img: &mut GrayImage) -> &mut [u8] {
+    let n = img.width() as usize * img.height() as usize;
+    let data: &mut [u8] = img;
+    &mut data[..n]
 }
 
 /// Means of the (2 * radius + 1)-square windows of an image, sampled every `step` pixels:
@@ -209,12 +282,13 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
 struct MeanGrid {
     step: u32,
     cols: u32,
-    means: Vec<u32>,
+    /// Row-major, `cols` a row; a mean of `u8` pixels fits a `u8`.
+    means: Vec<u8>,
 }
 
 impl MeanGrid {
     fn new(img: &GrayImage, radius: u32, step: u32) -> MeanGrid {
-        let integral = integral_image::<_, u32>(img);
+        let integral = SummedArea::new(img);
         let (w, h) = img.dimensions();
         let (cols, rows) = (w.div_ceil(step), h.div_ceil(step));
         let mut means = Vec::with_capacity((cols * rows) as usize);
@@ -225,14 +299,57 @@ impl MeanGrid {
                 let x = (gx * step + step / 2).min(w - 1);
                 let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
                 let n = (x1 - x0 + 1) * (y1 - y0 + 1);
-                means.push(sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n);
+                let mean = integral.sum(x0, y0, x1, y1) / n;
+                means.push(u8::try_from(mean).unwrap_or(u8::MAX));
             }
         }
         MeanGrid { step, cols, means }
     }
 
-    fn at(&self, x: u32, y: u32) -> u32 {
-        self.means[((y / self.step) * self.cols + x / self.step) as usize]
+    /// The means for image row `y`, one per `step` pixels.
+    fn row(&self, y: u32) -> &[u8] {
+        let start = ((y / self.step) * self.cols) as usize;
+        &self.means[start..start + self.cols as usize]
+    }
+}
+
+/// Summed-area table of a grey image: `(w + 1) x (h + 1)` sums with a zero first row and
+/// column. Built over row slices: imageproc's `integral_image` reads and writes every
+/// pixel through bounds-checked accessors, and showed in scan profiles. Sums wrap, as
+/// imageproc's do in release builds: a window's sum is exact whenever it fits a `u32`
+/// (any window of 16.8 M pixels or fewer).
+struct SummedArea {
+    stride: usize,
+    sums: Vec<u32>,
+}
+
+impl SummedArea {
+    fn new(img: &GrayImage) -> SummedArea {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let stride = w + 1;
+        let mut sums = vec![0u32; stride * (h + 1)];
+        if w > 0 {
+            for (y, row) in samples(img).chunks_exact(w).enumerate() {
+                let (done, rest) = sums.split_at_mut((y + 1) * stride);
+                let above = &done[y * stride..];
+                let mut acc = 0u32;
+                for ((out, &up), &v) in rest[1..stride].iter_mut().zip(&above[1..]).zip(row) {
+                    acc = acc.wrapping_add(u32::from(v));
+                    *out = up.wrapping_add(acc);
+                }
+            }
+        }
+        SummedArea { stride, sums }
+    }
+
+    /// Sum of the pixels in columns `x0..=x1` of rows `y0..=y1` (inside the image).
+    fn sum(&self, x0: u32, y0: u32, x1: u32, y1: u32) -> u32 {
+        let (top, bottom) = (y0 as usize * self.stride, (y1 as usize + 1) * self.stride);
+        let (left, right) = (x0 as usize, x1 as usize + 1);
+        self.sums[bottom + right]
+            .wrapping_add(self.sums[top + left])
+            .wrapping_sub(self.sums[top + right])
+            .wrapping_sub(self.sums[bottom + left])
     }
 }
 
@@ -244,12 +361,12 @@ pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
     if w < f * 4 || h < f * 4 || sigma < 1.0 {
         return;
     }
-    let small = image::imageops::resize(&*img, w / f, h / f, FilterType::Triangle);
+    let small = resize_gray_to(img, w / f, h / f, FilterType::Triangle);
     let blurred_small = imageproc::filter::gaussian_blur_f32(&small, (sigma / f as f32).max(0.5));
-    let blurred = image::imageops::resize(&blurred_small, w, h, FilterType::Triangle);
-    for (p, b) in img.pixels_mut().zip(blurred.pixels()) {
-        let v = p[0] as f32;
-        p[0] = (v + amount * (v - b[0] as f32)).clamp(0.0, 255.0) as u8;
+    let blurred = resize_gray_to(&blurred_small, w, h, FilterType::Triangle);
+    for (p, &b) in samples_mut(img).iter_mut().zip(samples(&blurred)) {
+        let v = *p as f32;
+        *p = (v + amount * (v - b as f32)).clamp(0.0, 255.0) as u8;
     }
 }
 
@@ -258,14 +375,15 @@ pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
 /// thicken anti-aliased letters until Tesseract merges them. The levels are measured in
 /// `region` (left, top, width, height) and applied to the whole image.
 pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
-    let mut hist = [0u64; 256];
     let [x0, y0, w, h] = region;
     let (x1, y1) = ((x0 + w).min(img.width()), (y0 + h).min(img.height()));
-    for y in y0.min(y1)..y1 {
-        for x in x0.min(x1)..x1 {
-            hist[img.get_pixel(x, y)[0] as usize] += 1;
-        }
-    }
+    let (x0, y0) = (x0.min(x1) as usize, y0.min(y1) as usize);
+    let rows = samples(img).chunks_exact(img.width().max(1) as usize);
+    let hist = histogram(
+        rows.skip(y0)
+            .take(y1 as usize - y0)
+            .map(|row| &row[x0..x1 as usize]),
+    );
     let total: u64 = hist.iter().sum();
     let percentile = |q: f64| {
         let target = (total as f64 * q) as u64;
@@ -283,8 +401,11 @@ pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
         return;
     }
     let (lo_f, span) = (lo as f32, (hi - lo) as f32);
-    for p in img.pixels_mut() {
-        p[0] = (((p[0] as f32 - lo_f) / span) * 255.0).clamp(0.0, 255.0) as u8;
+    // The same float formula, evaluated once per level instead of once per pixel.
+    let table: [u8; 256] =
+        std::array::from_fn(|v| (((v as f32 - lo_f) / span) * 255.0).clamp(0.0, 255.0) as u8);
+    for p in samples_mut(img) {
+        *p = table[*p as usize];
     }
 }
 
@@ -319,16 +440,30 @@ pub fn estimate_glyph_height(gray: &GrayImage) -> Option<f32> {
 fn local_mask(img: &GrayImage, radius: u32, delta: i32, dark: bool) -> GrayImage {
     let grid = MeanGrid::new(img, radius, 2);
     let (w, h) = img.dimensions();
-    GrayImage::from_fn(w, h, |x, y| {
-        let mean = grid.at(x, y) as i32;
-        let v = img.get_pixel(x, y)[0] as i32;
-        let hit = if dark {
-            v < mean - delta
-        } else {
-            v > mean + delta
-        };
-        image::Luma([if hit { 255 } else { 0 }])
-    })
+    let mut mask = GrayImage::new(w, h);
+    if w == 0 {
+        return mask;
+    }
+    let step = grid.step as usize;
+    // Row by row, one local mean per `step` pixels: no per-pixel coordinate arithmetic.
+    let rows = samples(img).chunks_exact(w as usize);
+    let mask_rows = samples_mut(&mut mask).chunks_exact_mut(w as usize);
+    for (y, (src, dst)) in rows.zip(mask_rows).enumerate() {
+        let runs = src.chunks(step).zip(dst.chunks_mut(step));
+        for ((src, dst), &mean) in runs.zip(grid.row(y as u32)) {
+            let mean = i32::from(mean);
+            for (&v, out) in src.iter().zip(dst) {
+                let v = i32::from(v);
+                let hit = if dark {
+                    v < mean - delta
+                } else {
+                    v > mean + delta
+                };
+                *out = if hit { 255 } else { 0 };
+            }
+        }
+    }
+    mask
 }
 
 /// Heights of components shaped like glyphs (not lines, boxes or specks).
@@ -336,19 +471,25 @@ fn component_heights(mask: &GrayImage) -> Vec<f32> {
     use imageproc::region_labelling::{connected_components, Connectivity};
     let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8]));
     // Labels are dense (1..=n): a vector of boxes [x0, y0, x1, y1, pixel count].
-    let n = labels.pixels().map(|l| l[0]).max().unwrap_or(0) as usize;
+    let width = labels.width() as usize;
+    let len = width * labels.height() as usize;
+    // Row slices rather than `enumerate_pixels`: this runs twice per image on ~1.5 MP.
+    let labels = &labels.as_raw()[..len];
+    let n = labels.iter().copied().max().unwrap_or(0) as usize;
     let mut boxes = vec![[u32::MAX, u32::MAX, 0, 0, 0]; n + 1];
-    for (x, y, l) in labels.enumerate_pixels() {
-        let l = l[0] as usize;
-        if l == 0 {
-            continue;
+    for (y, row) in labels.chunks_exact(width.max(1)).enumerate() {
+        for (x, &l) in row.iter().enumerate() {
+            if l == 0 {
+                continue;
+            }
+            let (x, y) = (x as u32, y as u32);
+            let b = &mut boxes[l as usize];
+            b[0] = b[0].min(x);
+            b[1] = b[1].min(y);
+            b[2] = b[2].max(x);
+            b[3] = b[3].max(y);
+            b[4] += 1;
         }
-        let b = &mut boxes[l];
-        b[0] = b[0].min(x);
-        b[1] = b[1].min(y);
-        b[2] = b[2].max(x);
-        b[3] = b[3].max(y);
-        b[4] += 1;
     }
     boxes
         .iter()
@@ -366,6 +507,7 @@ fn component_heights(mask: &GrayImage) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imageproc::integral_image::{integral_image, sum_image_pixels};
 
     #[test]
     fn blank_image_has_no_glyph_height_and_is_prepared() {
@@ -401,6 +543,227 @@ mod tests {
         assert!(img.get_pixel(1, 5)[0] > 200);
         assert!(img.get_pixel(0, 25)[0] < 50);
         assert!(img.get_pixel(5, 75)[0] > 200 && img.get_pixel(0, 75)[0] < 50);
+    }
+
+    /// [`normalise_polarity`] as it was before the lookup table: the formula per pixel.
+    fn normalise_polarity_reference(img: &mut GrayImage, radius: u32, flatten: bool) {
+        let (w, h) = img.dimensions();
+        let mut hist = [0u32; 256];
+        for p in img.pixels() {
+            hist[p[0] as usize] += 1;
+        }
+        let below_page = (w as u64 * h as u64 * 9 / 10) as u32;
+        let mut acc = 0;
+        let page = hist
+            .iter()
+            .position(|&c| {
+                acc += c;
+                acc > below_page
+            })
+            .unwrap_or(255) as u32;
+        let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
+        let means = reference_means(img, radius, 4);
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            let mean = means.get_pixel(x, y)[0];
+            if mean < dark_below {
+                let inv = 255 - p[0] as u32;
+                p[0] = (inv * 255 / (255 - mean).max(1)).min(255) as u8;
+            } else if flatten {
+                let below = mean.saturating_sub(p[0] as u32) * FLATTEN_GAIN * 255 / mean.max(1);
+                p[0] = 255u32.saturating_sub(below) as u8;
+            }
+        }
+    }
+
+    /// Each pixel's [`MeanGrid`] mean as it was computed before: imageproc's integral
+    /// image, and the grid cell looked up per pixel.
+    fn reference_means(
+        img: &GrayImage,
+        radius: u32,
+        step: u32,
+    ) -> image::ImageBuffer<image::Luma<u32>, Vec<u32>> {
+        let (w, h) = img.dimensions();
+        let integral = integral_image::<_, u32>(img);
+        image::ImageBuffer::from_fn(w, h, |x, y| {
+            let (x, y) = (
+                (x / step * step + step / 2).min(w - 1),
+                (y / step * step + step / 2).min(h - 1),
+            );
+            let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
+            let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
+            let n = (x1 - x0 + 1) * (y1 - y0 + 1);
+            image::Luma([sum_image_pixels(&integral, x0, y0, x1, y1)[0] / n])
+        })
+    }
+
+    #[test]
+    fn local_mask_matches_the_per_pixel_formula() {
+        for (i, (w, h)) in [(203u32, 157u32), (64, 64), (1, 9), (37, 1)]
+            .into_iter()
+            .enumerate()
+        {
+            let img = synthetic_page(w, h, 0x5151 + i as u64);
+            for radius in [1, 12, 40] {
+                let means = reference_means(&img, radius, 2);
+                for dark in [true, false] {
+                    let reference = GrayImage::from_fn(w, h, |x, y| {
+                        let (mean, v) = (
+                            means.get_pixel(x, y)[0] as i32,
+                            img.get_pixel(x, y)[0] as i32,
+                        );
+                        let hit = if dark { v < mean - 18 } else { v > mean + 18 };
+                        image::Luma([if hit { 255 } else { 0 }])
+                    });
+                    assert!(
+                        local_mask(&img, radius, 18, dark) == reference,
+                        "{w}x{h} radius {radius} dark {dark}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn component_heights_match_a_per_pixel_scan() {
+        let img = synthetic_page(203, 157, 7);
+        let mask = local_mask(&img, 12, 18, true);
+        let labels = imageproc::region_labelling::connected_components(
+            &mask,
+            imageproc::region_labelling::Connectivity::Eight,
+            image::Luma([0u8]),
+        );
+        let n = labels.pixels().map(|l| l[0]).max().unwrap_or(0) as usize;
+        let mut boxes = vec![[u32::MAX, u32::MAX, 0, 0, 0]; n + 1];
+        for (x, y, l) in labels.enumerate_pixels() {
+            let b = &mut boxes[l[0] as usize];
+            b[0] = b[0].min(x);
+            b[1] = b[1].min(y);
+            b[2] = b[2].max(x);
+            b[3] = b[3].max(y);
+            b[4] += 1;
+        }
+        let reference: Vec<f32> = boxes
+            .iter()
+            .skip(1)
+            .filter(|b| b[4] > 0)
+            .filter_map(|b| {
+                let (w, h) = ((b[2] - b[0] + 1) as f32, (b[3] - b[1] + 1) as f32);
+                let fill = b[4] as f32 / (w * h);
+                let glyph_like = (4.0..=80.0).contains(&h) && w <= 1.6 * h && w >= 0.15 * h;
+                (glyph_like && fill > 0.12 && fill < 0.9).then_some(h)
+            })
+            .collect();
+        assert!(!reference.is_empty());
+        assert_eq!(component_heights(&mask), reference);
+    }
+
+    #[test]
+    fn histogram_counts_every_pixel() {
+        let img = synthetic_page(203, 157, 3);
+        let mut reference = [0u64; 256];
+        for p in img.pixels() {
+            reference[p[0] as usize] += 1;
+        }
+        assert_eq!(histogram([samples(&img)]), reference);
+        // Rows whose lengths are not multiples of four.
+        let rows: Vec<&[u8]> = samples(&img).chunks(7).collect();
+        assert_eq!(histogram(rows), reference);
+    }
+
+    #[test]
+    fn stretch_table_matches_the_per_pixel_formula() {
+        // Washed out (levels 60..=180) and stretched; measured in a region, applied to all.
+        let img = GrayImage::from_fn(150, 90, |x, y| {
+            image::Luma([(60 + (x * 7 + y * 13) % 121) as u8])
+        });
+        for region in [[0, 0, 150, 90], [20, 10, 60, 40], [140, 80, 50, 50]] {
+            let mut fast = img.clone();
+            stretch_contrast(&mut fast, region);
+            let [x0, y0, w, h] = region;
+            let mut hist = [0u64; 256];
+            for y in y0..(y0 + h).min(90) {
+                for x in x0..(x0 + w).min(150) {
+                    hist[img.get_pixel(x, y)[0] as usize] += 1;
+                }
+            }
+            let total: u64 = hist.iter().sum();
+            let percentile = |q: f64| {
+                let target = (total as f64 * q) as u64;
+                let mut acc = 0;
+                hist.iter()
+                    .position(|&c| {
+                        acc += c;
+                        acc > target
+                    })
+                    .unwrap_or(255) as u8
+            };
+            let (lo, hi) = (percentile(0.002), percentile(0.998));
+            assert!(
+                hi > lo.saturating_add(16) && hi - lo < 160,
+                "the test must stretch"
+            );
+            let (lo_f, span) = (lo as f32, (hi - lo) as f32);
+            let mut reference = img.clone();
+            for p in reference.pixels_mut() {
+                p[0] = (((p[0] as f32 - lo_f) / span) * 255.0).clamp(0.0, 255.0) as u8;
+            }
+            assert!(fast == reference, "{region:?}");
+        }
+    }
+
+    /// A synthetic page: light and dark panels, a grey patch, letters and noise, so every
+    /// branch of [`normalise_polarity`] runs; sides not multiples of the grid step.
+    fn synthetic_page(w: u32, h: u32, seed: u64) -> GrayImage {
+        let mut state = seed;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 61) as i32 - 30
+        };
+        GrayImage::from_fn(w, h, |x, y| {
+            let base: i32 = if x < w / 4 {
+                35 // dark sidebar
+            } else if y < h / 5 {
+                90 // mid-dark top bar
+            } else if x > w * 3 / 4 && y > h / 2 {
+                170 // grey panel
+            } else {
+                235
+            };
+            let letter = (x / 3) % 4 == 0 && (y / 5) % 3 == 1;
+            let v = if letter { 255 - base } else { base } + noise();
+            image::Luma([v.clamp(0, 255) as u8])
+        })
+    }
+
+    #[test]
+    fn polarity_table_matches_the_per_pixel_formula() {
+        for (i, (w, h)) in [(203u32, 157u32), (64, 64), (1, 9), (37, 1)]
+            .into_iter()
+            .enumerate()
+        {
+            for radius in [1, 10, 40] {
+                for flatten in [false, true] {
+                    let mut fast = synthetic_page(w, h, 0x9e37_79b9 + i as u64);
+                    let mut reference = fast.clone();
+                    normalise_polarity(&mut fast, radius, flatten);
+                    normalise_polarity_reference(&mut reference, radius, flatten);
+                    assert!(
+                        fast == reference,
+                        "{w}x{h} radius {radius} flatten {flatten}"
+                    );
+                }
+            }
+        }
+        // A washed-out page (its bright end low) moves the dark level down.
+        let mut fast = GrayImage::from_fn(120, 90, |x, y| {
+            image::Luma([(60 + (x * 7 + y * 3) % 90) as u8])
+        });
+        let mut reference = fast.clone();
+        normalise_polarity(&mut fast, 12, true);
+        normalise_polarity_reference(&mut reference, 12, true);
+        assert!(fast == reference);
     }
 
     #[test]

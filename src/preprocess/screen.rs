@@ -45,7 +45,8 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
     if s >= 1.0 {
         return None;
     }
-    let small = image::imageops::resize(
+    // The SIMD resize: the `image` crate's cost more than the search itself.
+    let small = super::resize_gray_to(
         gray,
         ((w as f32 * s) as u32).max(1),
         ((h as f32 * s) as u32).max(1),
