@@ -120,6 +120,7 @@ fn synthetic_template(i: usize, rng: &mut Lcg) -> Template {
             height: 768,
             tokens,
             palette: Palette::default(),
+            look: Default::default(),
             screen: None,
         }
     };

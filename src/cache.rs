@@ -22,7 +22,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::error::CacheError;
-use crate::fingerprint::{fingerprint, layout::Palette, ImageFingerprint, Token};
+use crate::fingerprint::layout::{Look, Palette};
+use crate::fingerprint::{fingerprint, ImageFingerprint, Token};
 use crate::gate::GateEvidence;
 use crate::preprocess::{Prepared, Screen};
 use crate::report::ImageInfo;
@@ -78,6 +79,8 @@ pub struct StoredFingerprint {
     pub height: u32,
     pub tokens: Vec<Token>,
     pub palette: Palette,
+    #[serde(default)]
+    pub look: Look,
     pub screen: Option<StoredScreen>,
 }
 
@@ -93,6 +96,8 @@ pub struct StoredScreen {
     pub height: u32,
     pub core: [u32; 4],
     pub work_scale: f32,
+    /// The whole image's size (token space is the screen's).
+    pub image_size: (u32, u32),
 }
 
 impl StoredFingerprint {
@@ -103,6 +108,7 @@ impl StoredFingerprint {
             height: fp.height,
             tokens: fp.tokens.clone(),
             palette: fp.palette.clone(),
+            look: fp.look.clone(),
             screen: prepared.screen.map(|s| StoredScreen {
                 corners: s.corners,
                 corners_to: rect_corners(s.width, s.height).map(|p| s.to_image * p),
@@ -110,12 +116,17 @@ impl StoredFingerprint {
                 height: s.height,
                 core: s.core,
                 work_scale: prepared.work_scale,
+                image_size: (prepared.width, prepared.height),
             }),
         }
     }
 
     /// The fingerprint again; `None` when the stored screen mapping is degenerate.
     pub fn restore(self) -> Option<ImageFingerprint> {
+        let image_size = self
+            .screen
+            .as_ref()
+            .map_or((self.width, self.height), |s| s.image_size);
         let (screen, work_scale) = match &self.screen {
             Some(s) => {
                 let to_image =
@@ -138,8 +149,8 @@ impl StoredFingerprint {
             ocr_scale: 1.0,
             thumb: RgbImage::new(1, 1),
             glyph_height: None,
-            width: self.width,
-            height: self.height,
+            width: image_size.0,
+            height: image_size.1,
             screen,
             work_scale,
         };
@@ -148,6 +159,7 @@ impl StoredFingerprint {
         fp.height = self.height;
         fp.tokens = self.tokens;
         fp.palette = self.palette;
+        fp.look = self.look;
         Some(fp)
     }
 }
@@ -268,6 +280,7 @@ mod tests {
                     faint: false,
                 }],
                 palette: Palette::default(),
+                look: Default::default(),
                 screen: None,
             }),
         }

@@ -24,6 +24,9 @@ pub struct IndexedTemplate {
     ref_tokens: Vec<HashMap<usize, Vec<usize>>>,
     /// Per reference: the text block (paragraph, label, table cell) of each token.
     ref_blocks: Vec<Vec<usize>>,
+    /// Per reference: which cells of its look are chrome (the same on every reference of
+    /// its size: sidebar, bars, page background).
+    chrome_cells: Vec<Vec<bool>>,
     chrome_weight: f32,
 }
 
@@ -67,6 +70,7 @@ impl IndexedTemplate {
             .iter()
             .map(|r| text_blocks(&r.tokens))
             .collect();
+        let chrome_cells = chrome_cells(&template.references);
         let chrome_weight: f32 = template
             .vocabulary
             .iter()
@@ -80,6 +84,7 @@ impl IndexedTemplate {
             by_len,
             ref_tokens,
             ref_blocks,
+            chrome_cells,
             chrome_weight,
         }
     }
@@ -239,6 +244,10 @@ pub struct Features {
     pub org_geo_weight: f32,
     /// Summed weight of protective-marking entries read.
     pub marking_weight: f32,
+    /// How far the image wears the template's chrome where the alignment puts it, from -1
+    /// (every chrome cell in view looks different: another UI kit showing the same demo
+    /// content) to 1 (all alike); near 0 when few cells are in view or nothing aligned.
+    pub chrome_look: f32,
     /// Summed weight of the template's organisation words whose place (under the fitted
     /// alignment) shows other distinctive words instead: another organisation's brand
     /// where ours should be.
@@ -370,6 +379,11 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             org_geo_weight,
             marking_weight,
             foreign_weight,
+            chrome_look: if inliers.len() >= MIN_LOOK_INLIERS {
+                chrome_look(image, tpl, reference, &transform)
+            } else {
+                0.0
+            },
         },
         reference,
         transform,
@@ -377,6 +391,88 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         matched: all_matched,
         conflicts,
     }
+}
+
+/// Least geometric inliers for the alignment to be trusted to say where the chrome is.
+const MIN_LOOK_INLIERS: usize = 3;
+/// Fewer chrome cells in view than this and the look comparison is shrunk towards 0.
+const LOOK_CELLS_PRIOR: f32 = 12.0;
+/// Colour distance (mean per channel) below which two references' cells are the same.
+const SAME_CELL: f32 = 12.0;
+
+/// Per reference, the cells of its look that every other reference of the same size shows
+/// alike: the chrome. With no such other reference, every cell counts.
+fn chrome_cells(references: &[crate::template::Reference]) -> Vec<Vec<bool>> {
+    references
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let n = (r.look.width * r.look.height) as usize;
+            if !r.look.is_valid() {
+                return Vec::new();
+            }
+            let peers: Vec<&crate::template::Reference> = references
+                .iter()
+                .enumerate()
+                .filter(|&(j, o)| {
+                    j != i
+                        && o.look.is_valid()
+                        && (o.look.width, o.look.height) == (r.look.width, r.look.height)
+                        && (o.width, o.height) == (r.width, r.height)
+                })
+                .map(|(_, o)| o)
+                .collect();
+            (0..n)
+                .map(|c| {
+                    let a = &r.look.rgb[3 * c..3 * c + 3];
+                    peers.iter().all(|o| {
+                        let b = &o.look.rgb[3 * c..3 * c + 3];
+                        let d: f32 = a.iter().zip(b).map(|(&x, &y)| x.abs_diff(y) as f32).sum();
+                        d / 3.0 < SAME_CELL
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Compares the reference's chrome cells, mapped into the image by the alignment, with
+/// the image's colours there (see [`Features::chrome_look`]).
+fn chrome_look(image: &ImageFingerprint, tpl: &IndexedTemplate, r: usize, sim: &Similarity) -> f32 {
+    let reference = &tpl.template.references[r];
+    let (look, img_look) = (&reference.look, &image.look);
+    let Some(chrome) = tpl.chrome_cells.get(r).filter(|c| !c.is_empty()) else {
+        return 0.0;
+    };
+    if !img_look.is_valid() || img_look.width == 0 {
+        return 0.0;
+    }
+    let (iw, _) = image.image_size();
+    let to_look = img_look.width as f32 / iw.max(1.0);
+    let cell_w = reference.width as f32 / look.width as f32;
+    let cell_h = reference.height as f32 / look.height as f32;
+    // Sample a box of about half a cell around each mapped centre.
+    let radius = 0.25 * cell_w.min(cell_h) * sim.scale * to_look;
+    let (tw, th) = (image.width as f32, image.height as f32);
+    let mut pairs: Vec<([f32; 3], [f32; 3])> = Vec::new();
+    for cy in 0..look.height {
+        for cx in 0..look.width {
+            if !chrome[(cy * look.width + cx) as usize] {
+                continue;
+            }
+            let (x, y) = sim.apply(((cx as f32 + 0.5) * cell_w, (cy as f32 + 0.5) * cell_h));
+            if x < 0.0 || y < 0.0 || x >= tw || y >= th {
+                continue;
+            }
+            let (px, py) = image.image_point(x, y);
+            let Some(seen) = img_look.mean_around(px * to_look, py * to_look, radius) else {
+                continue;
+            };
+            let t = look.get(cx, cy).map(f32::from);
+            pairs.push((t, seen));
+        }
+    }
+    crate::fingerprint::layout::look_agreement(&pairs, LOOK_CELLS_PRIOR)
 }
 
 /// Projects the reference's organisation words into the image with the fitted alignment
@@ -678,6 +774,7 @@ mod tests {
             height: 768,
             tokens,
             palette: Palette::default(),
+            look: Default::default(),
             screen: None,
         }
     }

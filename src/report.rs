@@ -216,6 +216,7 @@ impl Evidence {
                 region: None,
                 chrome_coverage: 0.0,
                 palette_similarity: 0.0,
+                chrome_look: 0.0,
                 screen: None,
             },
             foreign_words: Vec::new(),
@@ -269,6 +270,10 @@ pub struct LayoutEvidence {
     pub region: Option<[f32; 4]>,
     pub chrome_coverage: f32,
     pub palette_similarity: f32,
+    /// How far the image shows the template's chrome colours where the alignment puts
+    /// them, -1 (all different) to 1 (all alike); 0 when nothing aligned.
+    #[serde(default)]
+    pub chrome_look: f32,
     /// Corners of the monitor found in a phone photo ([x, y] top-left, top-right,
     /// bottom-right, bottom-left), when the image was rectified before OCR; else null.
     pub screen: Option<[[f32; 2]; 4]>,

@@ -742,6 +742,7 @@ fn build_evidence(
             region,
             chrome_coverage: f.chrome_coverage,
             palette_similarity: f.palette,
+            chrome_look: f.chrome_look,
             screen: fp
                 .screen
                 .map(|s| s.corners.map(|(x, y)| [x.round(), y.round()])),

@@ -13,7 +13,7 @@ use crate::matcher::Features;
 use crate::template::{Calibration, CALIBRATION_FORMAT_VERSION};
 
 /// Feature names of the model, in order. Stable: they appear in `calibration.json`.
-pub const FEATURE_NAMES: [&str; 10] = [
+pub const FEATURE_NAMES: [&str; 11] = [
     "ln_chrome_geo_weight",
     "ln_content_geo_weight",
     "ln_geo_count",
@@ -24,13 +24,14 @@ pub const FEATURE_NAMES: [&str; 10] = [
     "ln_org_geo_weight",
     "ln_org_weight",
     "ln_text_weight",
+    "chrome_look",
 ];
 
 /// Organisation-naming weight read in the image from which we call it organisation evidence.
 pub const MIN_ORG_WEIGHT: f32 = 0.85;
 
 /// The model's inputs for one match.
-pub fn feature_vector(f: &Features) -> [f64; 10] {
+pub fn feature_vector(f: &Features) -> [f64; 11] {
     [
         (1.0 + f.chrome_geo_weight as f64).ln(),
         (1.0 + (f.geo_weight - f.chrome_geo_weight).max(0.0) as f64).ln(),
@@ -48,6 +49,9 @@ pub fn feature_vector(f: &Features) -> [f64; 10] {
         // have both), telling next to a UI that is partly in place.
         (1.0 + f.org_weight as f64).ln(),
         (1.0 + f.text_weight as f64).ln(),
+        // The template's chrome colours where the alignment puts them: another kit showing
+        // the same demo content aligns its words, not its sidebar.
+        f.chrome_look as f64,
     ]
 }
 
@@ -175,7 +179,7 @@ pub fn default_calibration() -> Calibration {
         format: "leakshot-calibration".into(),
         version: CALIBRATION_FORMAT_VERSION,
         features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        weights: vec![1.5, 0.5, 0.3, 3.0, 1.0, 2.0, 2.0, 1.0, 0.3, 0.3],
+        weights: vec![1.5, 0.5, 0.3, 3.0, 1.0, 2.0, 2.0, 1.0, 0.3, 0.3, 0.5],
         bias: -7.0,
         ownerless: None,
         leak_threshold: 0.5,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
-use crate::fingerprint::layout::Palette;
+use crate::fingerprint::layout::{Look, Palette};
 use crate::fingerprint::Token;
 
 /// Version of the template file format this build reads and writes.
@@ -30,6 +30,9 @@ pub struct Reference {
     pub tokens: Vec<Token>,
     /// Colour fingerprint of the chrome.
     pub palette: Palette,
+    /// Small colour picture of the reference (absent in templates enrolled before it).
+    #[serde(default)]
+    pub look: Look,
 }
 
 /// A token of the system's vocabulary with what it is worth as evidence.
@@ -264,6 +267,16 @@ impl Calibration {
         if self.weights.len() != self.features.len() || ownerless_len != self.features.len() {
             return bad("weights and features differ in length".into());
         }
+        // Weights apply by position: a calibration fitted before a feature was added lists
+        // the features of its time (a prefix), and the newer ones weigh nothing.
+        let known = crate::score::FEATURE_NAMES;
+        if self.features.len() > known.len() || self.features.iter().zip(known).any(|(f, k)| f != k)
+        {
+            return bad(format!(
+                "features {:?} are not this version's ({known:?}) or a prefix of them",
+                self.features
+            ));
+        }
         for (name, t) in [
             ("leak_threshold", self.leak_threshold),
             ("review_threshold", self.review_threshold),
@@ -392,6 +405,7 @@ mod tests {
                 height: 10,
                 tokens: vec![],
                 palette: Palette::default(),
+                look: Look::default(),
             }],
             vocabulary: vec![],
             public_sources: vec![],

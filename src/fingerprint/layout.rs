@@ -75,6 +75,141 @@ impl Palette {
     }
 }
 
+/// A small colour picture of a screen: enough to tell, once a template is aligned on an
+/// image, whether the image wears the template's chrome (its sidebar's colour, a dark top
+/// bar, a white page) where the template has it. Pixels are cell means (area-averaged).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Look {
+    pub width: u32,
+    pub height: u32,
+    /// Row-major RGB triples.
+    pub rgb: Vec<u8>,
+}
+
+/// Long side of a reference's look: cells of about 28 pixels on a 1366-wide screen, the
+/// size of a menu item or a bar's height.
+pub const REFERENCE_LOOK_SIDE: u32 = 48;
+/// Long side of an image's look: finer than a reference's, so a cell mapped from a
+/// reference onto a downscaled image still spans a few of its pixels.
+pub const IMAGE_LOOK_SIDE: u32 = 160;
+
+impl Look {
+    /// `img` area-averaged down to `side` pixels on its long side.
+    pub fn of(img: &RgbImage, side: u32) -> Look {
+        let (w, h) = img.dimensions();
+        let s = (side as f32 / w.max(h).max(1) as f32).min(1.0);
+        let (lw, lh) = (
+            ((w as f32 * s).round() as u32).max(1),
+            ((h as f32 * s).round() as u32).max(1),
+        );
+        let small = image::imageops::thumbnail(img, lw, lh);
+        Look {
+            width: lw,
+            height: lh,
+            rgb: small.into_raw(),
+        }
+    }
+
+    /// Whether the pixel buffer matches the stated size (a template file may be edited).
+    pub fn is_valid(&self) -> bool {
+        self.rgb.len() == self.width as usize * self.height as usize * 3
+    }
+
+    pub fn get(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = ((y.min(self.height - 1) * self.width + x.min(self.width - 1)) * 3) as usize;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    /// Mean colour of the box centred on (`x`, `y`) (look pixels) spanning `r` pixels each
+    /// way; `None` outside the picture.
+    pub fn mean_around(&self, x: f32, y: f32, r: f32) -> Option<[f32; 3]> {
+        if !self.is_valid() || x < 0.0 || y < 0.0 {
+            return None;
+        }
+        let (cx, cy) = (x as u32, y as u32);
+        if cx >= self.width || cy >= self.height {
+            return None;
+        }
+        let r = r.clamp(0.0, 4.0) as u32;
+        let mut sum = [0f32; 3];
+        let mut n = 0f32;
+        for yy in cy.saturating_sub(r)..=(cy + r).min(self.height - 1) {
+            for xx in cx.saturating_sub(r)..=(cx + r).min(self.width - 1) {
+                let p = self.get(xx, yy);
+                for c in 0..3 {
+                    sum[c] += p[c] as f32;
+                }
+                n += 1.0;
+            }
+        }
+        Some(sum.map(|v| v / n))
+    }
+}
+
+/// Agreement, from -1 to 1, between template cell colours and the image's colours where
+/// the alignment puts them (`pairs`: template, image). The image's light levels are first
+/// mapped onto the template's (a photo's exposure and contrast differ), by the shift of
+/// the medians, or by matching the dark and bright ends when the template spans enough
+/// of them. Cells that stand out from the template's page (bars, sidebars, buttons)
+/// count fully, page background a fifth: the background is alike on most UIs. With fewer
+/// cells than `prior` in view, the result shrinks towards 0.
+pub fn look_agreement(pairs: &[([f32; 3], [f32; 3])], prior: f32) -> f32 {
+    if pairs.is_empty() {
+        return 0.0;
+    }
+    let luma = |p: [f32; 3]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+    let mut tl: Vec<f32> = pairs.iter().map(|p| luma(p.0)).collect();
+    let mut il: Vec<f32> = pairs.iter().map(|p| luma(p.1)).collect();
+    let mut diff: Vec<f32> = pairs.iter().map(|p| luma(p.1) - luma(p.0)).collect();
+    let q = |v: &mut Vec<f32>, f: f32| {
+        v.sort_by(f32::total_cmp);
+        v[((v.len() - 1) as f32 * f).round() as usize]
+    };
+    let (t10, t50, t90) = (q(&mut tl, 0.1), q(&mut tl, 0.5), q(&mut tl, 0.9));
+    let (i10, i90) = (q(&mut il, 0.1), q(&mut il, 0.9));
+    let shift = q(&mut diff, 0.5);
+    let predict = |t: f32| {
+        if t90 - t10 >= 80.0 && i90 - i10 >= 30.0 {
+            i10 + (t - t10) * (i90 - i10) / (t90 - t10)
+        } else {
+            t + shift
+        }
+    };
+    let chroma = |p: [f32; 3]| {
+        p.iter().cloned().fold(f32::MIN, f32::max) - p.iter().cloned().fold(f32::MAX, f32::min)
+    };
+    let (mut agree, mut total) = (0.0f32, 0.0f32);
+    for &(t, i) in pairs {
+        let (ct, ci) = (chroma(t), chroma(i));
+        let salient = (luma(t) - t50).abs() > 30.0 || ct >= 40.0;
+        let w = if salient { 1.0 } else { 0.2 };
+        let light_ok = (luma(i) - predict(luma(t))).abs() <= 40.0;
+        let colour_ok = if ct >= 60.0 {
+            ci >= 20.0 && hue_distance(t, i) <= 45.0
+        } else {
+            // A neutral (grey, white, black) cell showing a strong colour.
+            !(ct < 25.0 && ci > 90.0)
+        };
+        total += w;
+        if light_ok && colour_ok {
+            agree += w;
+        }
+    }
+    (agree - (total - agree)) / total.max(prior)
+}
+
+/// Angle between two colours' hues, in degrees.
+fn hue_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    let hue = |p: [f32; 3]| {
+        let (r, g, b) = (p[0], p[1], p[2]);
+        let x = 0.5 * (2.0 * r - g - b);
+        let y = 0.866_025_4 * (g - b);
+        y.atan2(x).to_degrees()
+    };
+    let d = (hue(a) - hue(b)).abs() % 360.0;
+    d.min(360.0 - d)
+}
+
 fn bin_distance(a: u16, b: u16) -> u16 {
     let mask = (1u16 << BITS) - 1;
     let ch = |v: u16, i: u32| (v >> (i * BITS)) & mask;
@@ -84,6 +219,36 @@ fn bin_distance(a: u16, b: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_aligned_sidebar_of_another_colour_disagrees() {
+        let page = [248.0, 249.0, 252.0];
+        let blue = [78.0, 115.0, 223.0];
+        let dark_grey = [33.0, 37.0, 41.0];
+        // A template: blue sidebar cells, then page background.
+        let template: Vec<[f32; 3]> = (0..40).map(|i| if i < 10 { blue } else { page }).collect();
+        let pairs = |seen: &dyn Fn(usize) -> [f32; 3]| -> Vec<([f32; 3], [f32; 3])> {
+            template
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| (t, seen(i)))
+                .collect()
+        };
+        // Our screen, photographed: darker and warmer, same structure.
+        let ours = look_agreement(
+            &pairs(&|i| {
+                let c = template[i];
+                [c[0] * 0.85 + 10.0, c[1] * 0.82, c[2] * 0.75]
+            }),
+            12.0,
+        );
+        assert!(ours > 0.8, "{ours}");
+        // Another kit: the same page, a dark grey sidebar.
+        let other = look_agreement(&pairs(&|i| if i < 10 { dark_grey } else { page }), 12.0);
+        assert!(other < 0.0, "{other}");
+        // Nothing in view: no evidence either way.
+        assert_eq!(look_agreement(&[], 12.0), 0.0);
+    }
 
     #[test]
     fn same_colours_match_and_grey_is_ignored() {

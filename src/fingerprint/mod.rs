@@ -284,6 +284,9 @@ pub struct ImageFingerprint {
     pub height: u32,
     pub tokens: Vec<Token>,
     pub palette: layout::Palette,
+    /// Small colour picture of the whole image (not only a rectified screen), for
+    /// comparing an aligned template's chrome with what the image shows there.
+    pub look: layout::Look,
     /// Where a rectified screen sits in the image: token boxes are in the rectified
     /// screen's pixels and map back to image pixels through it.
     pub screen: Option<ScreenMap>,
@@ -296,18 +299,35 @@ pub struct ScreenMap {
     pub corners: [(f32, f32); 4],
     to_image: imageproc::geometric_transformations::Projection,
     work_scale: f32,
+    /// The whole image's size in pixels.
+    image_width: f32,
+    image_height: f32,
 }
 
 impl ImageFingerprint {
+    /// A point of token space (where token boxes are) in image pixels.
+    pub fn image_point(&self, x: f32, y: f32) -> (f32, f32) {
+        let Some(m) = &self.screen else {
+            return (x, y);
+        };
+        let (u, v) = m.to_image * (x * m.work_scale, y * m.work_scale);
+        (u / m.work_scale, v / m.work_scale)
+    }
+
+    /// Size of the whole image in pixels (token space is a rectified screen's, for photos).
+    pub fn image_size(&self) -> (f32, f32) {
+        match &self.screen {
+            Some(m) => (m.image_width, m.image_height),
+            None => (self.width as f32, self.height as f32),
+        }
+    }
+
     /// A token's box in image pixels: [left, top, width, height].
     pub fn image_box(&self, t: &Token) -> [f32; 4] {
-        let Some(m) = &self.screen else {
+        if self.screen.is_none() {
             return [t.x, t.y, t.w, t.h];
-        };
-        let map = |x: f32, y: f32| {
-            let (u, v) = m.to_image * (x * m.work_scale, y * m.work_scale);
-            (u / m.work_scale, v / m.work_scale)
-        };
+        }
+        let map = |x: f32, y: f32| self.image_point(x, y);
         let pts = [
             map(t.x, t.y),
             map(t.x + t.w, t.y),
@@ -343,12 +363,15 @@ pub fn fingerprint(prepared: &crate::preprocess::Prepared, words: &[OcrWord]) ->
         }),
         tokens: tokens_from_words(words, prepared.ocr_scale),
         palette: layout::Palette::of(&prepared.thumb),
+        look: layout::Look::of(&prepared.thumb, layout::IMAGE_LOOK_SIDE),
         screen: prepared.screen.map(|s| ScreenMap {
             corners: s
                 .corners
                 .map(|(x, y)| (x / prepared.work_scale, y / prepared.work_scale)),
             to_image: s.to_image,
             work_scale: prepared.work_scale,
+            image_width: prepared.width as f32,
+            image_height: prepared.height as f32,
         }),
     }
 }
