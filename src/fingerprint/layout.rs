@@ -82,8 +82,34 @@ impl Palette {
 pub struct Look {
     pub width: u32,
     pub height: u32,
-    /// Row-major RGB triples.
+    /// Row-major RGB triples; stored as one hexadecimal string (a template file stays
+    /// readable: one line, not thousands of numbers).
+    #[serde(with = "hex_bytes")]
     pub rgb: Vec<u8>,
+}
+
+/// Bytes as a lower-case hexadecimal string in JSON.
+mod hex_bytes {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        let mut out = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            out.push_str(&format!("{b:02x}"));
+        }
+        s.serialize_str(&out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.len() % 2 != 0 || !text.is_ascii() {
+            return Err(D::Error::custom("hex string of odd length or not ASCII"));
+        }
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(D::Error::custom))
+            .collect()
+    }
 }
 
 /// Long side of a reference's look: cells of about 28 pixels on a 1366-wide screen, the
@@ -219,6 +245,19 @@ fn bin_distance(a: u16, b: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_look_round_trips_through_json_as_hex() {
+        let look = Look {
+            width: 2,
+            height: 1,
+            rgb: vec![0, 15, 255, 16, 128, 7],
+        };
+        let json = serde_json::to_string(&look).unwrap();
+        assert!(json.contains("\"000fff108007\""), "{json}");
+        assert_eq!(serde_json::from_str::<Look>(&json).unwrap(), look);
+        assert!(serde_json::from_str::<Look>(r#"{"width":1,"height":1,"rgb":"abc"}"#).is_err());
+    }
 
     #[test]
     fn an_aligned_sidebar_of_another_colour_disagrees() {
