@@ -472,7 +472,71 @@ fn chrome_look(image: &ImageFingerprint, tpl: &IndexedTemplate, r: usize, sim: &
             pairs.push((t, seen));
         }
     }
-    crate::fingerprint::layout::look_agreement(&pairs, LOOK_CELLS_PRIOR)
+    look_agreement(&pairs, LOOK_CELLS_PRIOR)
+}
+
+/// Agreement, from -1 to 1, between template cell colours and the image's colours where
+/// the alignment puts them (`pairs`: template, image). The image's light levels are first
+/// mapped onto the template's (a photo's exposure and contrast differ), by the shift of
+/// the medians, or by matching the dark and bright ends when the template spans enough
+/// of them. Cells that stand out from the template's page (bars, sidebars, buttons)
+/// count fully, page background a fifth: the background is alike on most UIs. With fewer
+/// cells than `prior` in view, the result shrinks towards 0.
+fn look_agreement(pairs: &[([f32; 3], [f32; 3])], prior: f32) -> f32 {
+    if pairs.is_empty() {
+        return 0.0;
+    }
+    let luma = |p: [f32; 3]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+    let mut tl: Vec<f32> = pairs.iter().map(|p| luma(p.0)).collect();
+    let mut il: Vec<f32> = pairs.iter().map(|p| luma(p.1)).collect();
+    let mut diff: Vec<f32> = pairs.iter().map(|p| luma(p.1) - luma(p.0)).collect();
+    let q = |v: &mut Vec<f32>, f: f32| {
+        v.sort_by(f32::total_cmp);
+        v[((v.len() - 1) as f32 * f).round() as usize]
+    };
+    let (t10, t50, t90) = (q(&mut tl, 0.1), q(&mut tl, 0.5), q(&mut tl, 0.9));
+    let (i10, i90) = (q(&mut il, 0.1), q(&mut il, 0.9));
+    let shift = q(&mut diff, 0.5);
+    let predict = |t: f32| {
+        if t90 - t10 >= 80.0 && i90 - i10 >= 30.0 {
+            i10 + (t - t10) * (i90 - i10) / (t90 - t10)
+        } else {
+            t + shift
+        }
+    };
+    let chroma = |p: [f32; 3]| {
+        p.iter().cloned().fold(f32::MIN, f32::max) - p.iter().cloned().fold(f32::MAX, f32::min)
+    };
+    let (mut agree, mut total) = (0.0f32, 0.0f32);
+    for &(t, i) in pairs {
+        let (ct, ci) = (chroma(t), chroma(i));
+        let salient = (luma(t) - t50).abs() > 30.0 || ct >= 40.0;
+        let w = if salient { 1.0 } else { 0.2 };
+        let light_ok = (luma(i) - predict(luma(t))).abs() <= 40.0;
+        let colour_ok = if ct >= 60.0 {
+            ci >= 20.0 && hue_distance(t, i) <= 45.0
+        } else {
+            // A neutral (grey, white, black) cell showing a strong colour.
+            !(ct < 25.0 && ci > 90.0)
+        };
+        total += w;
+        if light_ok && colour_ok {
+            agree += w;
+        }
+    }
+    (agree - (total - agree)) / total.max(prior)
+}
+
+/// Angle between two colours' hues, in degrees.
+fn hue_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    let hue = |p: [f32; 3]| {
+        let (r, g, b) = (p[0], p[1], p[2]);
+        let x = 0.5 * (2.0 * r - g - b);
+        let y = 0.866_025_4 * (g - b);
+        y.atan2(x).to_degrees()
+    };
+    let d = (hue(a) - hue(b)).abs() % 360.0;
+    d.min(360.0 - d)
 }
 
 /// Projects the reference's organisation words into the image with the fitted alignment
@@ -874,6 +938,36 @@ mod tests {
         };
         assert!(!is_layout(&inliers(&[0, 2, 3]), &tokens, &b));
         assert!(is_layout(&inliers(&[0, 4, 5, 6]), &tokens, &b));
+    }
+
+    #[test]
+    fn an_aligned_sidebar_of_another_colour_disagrees() {
+        let page = [248.0, 249.0, 252.0];
+        let blue = [78.0, 115.0, 223.0];
+        let dark_grey = [33.0, 37.0, 41.0];
+        // A template: blue sidebar cells, then page background.
+        let template: Vec<[f32; 3]> = (0..40).map(|i| if i < 10 { blue } else { page }).collect();
+        let pairs = |seen: &dyn Fn(usize) -> [f32; 3]| -> Vec<([f32; 3], [f32; 3])> {
+            template
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| (t, seen(i)))
+                .collect()
+        };
+        // Our screen, photographed: darker and warmer, same structure.
+        let ours = look_agreement(
+            &pairs(&|i| {
+                let c = template[i];
+                [c[0] * 0.85 + 10.0, c[1] * 0.82, c[2] * 0.75]
+            }),
+            12.0,
+        );
+        assert!(ours > 0.8, "{ours}");
+        // Another kit: the same page, a dark grey sidebar.
+        let other = look_agreement(&pairs(&|i| if i < 10 { dark_grey } else { page }), 12.0);
+        assert!(other < 0.0, "{other}");
+        // Nothing in view: no evidence either way.
+        assert_eq!(look_agreement(&[], 12.0), 0.0);
     }
 
     #[test]
