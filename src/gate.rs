@@ -10,6 +10,8 @@
 //! `clean` without OCR. It errs on the side of OCR: an image it lets through costs time,
 //! one it wrongly stops is a missed leak.
 
+use std::borrow::Cow;
+
 use image::{DynamicImage, GrayImage};
 use imageproc::integral_image::{integral_image, sum_image_pixels};
 use serde::{Deserialize, Serialize};
@@ -77,16 +79,22 @@ impl GateEvidence {
 /// image passes (a screen usually does in its top band), so `text_shapes` and
 /// `glyph_shapes` are whole counts only for images that do not pass.
 pub fn check(image: &DynamicImage) -> GateEvidence {
-    evaluate(image, Some(MIN_TEXT_SHAPES))
+    check_gray(&image.to_luma8())
+}
+
+/// As [`check`], given the image's full-size grey copy (`image.to_luma8()`): the scan makes
+/// it once for the gate and preprocessing both.
+pub fn check_gray(gray: &GrayImage) -> GateEvidence {
+    evaluate(gray, Some(MIN_TEXT_SHAPES))
 }
 
 /// As [`check`], counting the whole image: for measuring the gate on a corpus.
 pub fn measure(image: &DynamicImage) -> GateEvidence {
-    evaluate(image, None)
+    evaluate(&image.to_luma8(), None)
 }
 
-fn evaluate(image: &DynamicImage, stop_at: Option<usize>) -> GateEvidence {
-    let gray = reduced_gray(image);
+fn evaluate(full: &GrayImage, stop_at: Option<usize>) -> GateEvidence {
+    let gray = reduced_gray(full);
     let contrast = deviation(&gray);
     let (glyph_shapes, text_shapes) = if contrast < 1.0 {
         (0, 0)
@@ -108,13 +116,13 @@ fn evaluate(image: &DynamicImage, stop_at: Option<usize>) -> GateEvidence {
     }
 }
 
-fn reduced_gray(image: &DynamicImage) -> GrayImage {
-    let gray = image.to_luma8();
+/// `gray` brought to the gate's scale (borrowed when already there).
+fn reduced_gray(gray: &GrayImage) -> Cow<'_, GrayImage> {
     let (w, h) = gray.dimensions();
     let long = w.max(h);
     let target = long.clamp(MIN_SIDE, GATE_SIDE);
     if long == target {
-        return gray;
+        return Cow::Borrowed(gray);
     }
     let s = target as f32 / long as f32;
     let (nw, nh) = (
@@ -122,7 +130,12 @@ fn reduced_gray(image: &DynamicImage) -> GrayImage {
         ((h as f32 * s).round() as u32).max(1),
     );
     // SIMD resampling: the `image` crate's resize cost more than the rest of the gate.
-    crate::preprocess::resize_gray_to(&gray, nw, nh, image::imageops::FilterType::Triangle)
+    Cow::Owned(crate::preprocess::resize_gray_to(
+        gray,
+        nw,
+        nh,
+        image::imageops::FilterType::Triangle,
+    ))
 }
 
 fn deviation(gray: &GrayImage) -> f32 {

@@ -43,6 +43,15 @@ pub struct Prepared {
 /// Scale, grayscale and stretch `image` for OCR, aiming at `glyph_target` pixels of median
 /// glyph height; also make the thumbnail.
 pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
+    prepare_gray(image.to_luma8(), image, glyph_target)
+}
+
+/// As [`prepare`], from `gray`, the full-size grey copy of `image` (`image.to_luma8()`),
+/// when the caller already made it (the scan's gate looks at it first): converting a large
+/// image costs milliseconds. `gray` is taken by value so that it is freed as soon as it is
+/// reduced; `image` still gives the colour thumbnail. A `gray` of other dimensions than
+/// `image` is not its copy and is ignored.
+pub fn prepare_gray(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> Prepared {
     let (width, height) = (image.width(), image.height());
     let long = width.max(height);
     let work_scale = if long > WORKING_MAX_SIDE {
@@ -53,7 +62,12 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
     // The full-size grey copy lives only until it is reduced: on a huge image it is the
     // largest buffer after the decoded one.
     let mut work = {
-        let gray_full = image.to_luma8();
+        let gray_full = if gray.dimensions() == (width, height) {
+            gray
+        } else {
+            drop(gray);
+            image.to_luma8()
+        };
         if work_scale < 1.0 {
             resize_gray(&gray_full, work_scale, FilterType::Triangle)
         } else {
