@@ -242,14 +242,13 @@ fn ink_shapes(gray: &GrayImage, lo: u32, hi: u32) -> [Vec<Shape>; 2] {
     let (w, h) = (gray.width() as usize, gray.height() as usize);
     let px = pixels(gray);
     let r = WINDOW_RADIUS as usize;
-    let contrast = INK_CONTRAST as u32;
     let row = |y: usize| &px[y * w..(y + 1) * w];
     // Sums of each column over the current row's window rows `top..=bottom`.
     let mut columns = vec![0u32; w];
     let (mut top, mut bottom) = (0usize, 0usize);
     // prefix[x]: sum of columns[..x].
     let mut prefix = vec![0u32; w + 1];
-    let (mut dark, mut light) = (vec![false; w], vec![false; w]);
+    let (mut dark, mut light) = (vec![0u8; w], vec![0u8; w]);
     let (mut dark_cc, mut light_cc) = (Labeller::default(), Labeller::default());
     for y in lo as usize..hi as usize {
         let (y0, y1) = (y.saturating_sub(r), (y + r).min(h - 1));
@@ -272,19 +271,50 @@ fn ink_shapes(gray: &GrayImage, lo: u32, hi: u32) -> [Vec<Shape>; 2] {
             acc += c;
             *p = acc;
         }
-        let rows_in = (y1 - y0 + 1) as u32;
-        for (x, ((&v, d), l)) in row(y).iter().zip(&mut dark).zip(&mut light).enumerate() {
-            let (x0, x1) = (x.saturating_sub(r), (x + r).min(w - 1));
-            let n = (x1 - x0 + 1) as u32 * rows_in;
-            let sum = prefix[x1 + 1] - prefix[x0];
-            let v = u32::from(v) * n;
-            *d = v + contrast * n < sum;
-            *l = v > sum + contrast * n;
-        }
+        mark_ink(row(y), &prefix, (y1 - y0 + 1) as u32, &mut dark, &mut light);
         dark_cc.push_row(y as u32, &dark);
         light_cc.push_row(y as u32, &light);
     }
     [dark_cc.shapes(), light_cc.shapes()]
+}
+
+/// Sets `dark[x]` (`light[x]`) to 1 where `row[x]` is dark (light) ink, else 0, given the
+/// window's `rows_in` rows summed by column, `prefix[x]` being the sum of columns `..x`.
+/// Away from the left and right edges every window is whole: one subtraction and two
+/// comparisons a pixel, which vectorise.
+fn mark_ink(row: &[u8], prefix: &[u32], rows_in: u32, dark: &mut [u8], light: &mut [u8]) {
+    let (w, r) = (row.len(), WINDOW_RADIUS as usize);
+    let contrast = INK_CONTRAST as u32;
+    let clipped = |x: usize, dark: &mut [u8], light: &mut [u8]| {
+        let (x0, x1) = (x.saturating_sub(r), (x + r).min(w - 1));
+        let n = (x1 - x0 + 1) as u32 * rows_in;
+        let sum = prefix[x1 + 1] - prefix[x0];
+        let v = u32::from(row[x]) * n;
+        dark[x] = u8::from(v + contrast * n < sum);
+        light[x] = u8::from(v > sum + contrast * n);
+    };
+    if w <= 2 * r {
+        for x in 0..w {
+            clipped(x, dark, light);
+        }
+        return;
+    }
+    for x in (0..r).chain(w - r..w) {
+        clipped(x, dark, light);
+    }
+    let n = (2 * r as u32 + 1) * rows_in;
+    let cn = contrast * n;
+    let inner = r..w - r;
+    let sums = prefix[2 * r + 1..].iter().zip(&prefix[..inner.len()]);
+    let marks = dark[inner.clone()]
+        .iter_mut()
+        .zip(&mut light[inner.clone()]);
+    for ((&v, (&end, &start)), (d, l)) in row[inner].iter().zip(sums).zip(marks) {
+        let sum = end - start;
+        let v = u32::from(v) * n;
+        *d = u8::from(v + cn < sum);
+        *l = u8::from(v > sum + cn);
+    }
 }
 
 fn add_row(columns: &mut [u32], row: &[u8]) {
@@ -319,17 +349,25 @@ struct Labeller {
 }
 
 impl Labeller {
-    fn push_row(&mut self, y: u32, mask: &[bool]) {
+    /// Adds row `y` of the mask (non-zero: ink); rows come top to bottom.
+    fn push_row(&mut self, y: u32, mask: &[u8]) {
         let row_start = self.runs.len();
         let mut above = self.prev_start;
         let mut x = 0;
         while x < mask.len() {
-            if !mask[x] {
+            // Most of a mask is background: skip it eight pixels at a time.
+            if let Some(word) = mask.get(x..x + 8) {
+                if word == [0; 8] {
+                    x += 8;
+                    continue;
+                }
+            }
+            if mask[x] == 0 {
                 x += 1;
                 continue;
             }
             let x0 = x;
-            while x < mask.len() && mask[x] {
+            while x < mask.len() && mask[x] != 0 {
                 x += 1;
             }
             let run = Run {
