@@ -78,18 +78,18 @@ impl GateEvidence {
 /// image passes (a screen usually does in its top band), so `text_shapes` and
 /// `glyph_shapes` are whole counts only for images that do not pass.
 pub fn check(image: &DynamicImage) -> GateEvidence {
-    check_gray(&image.to_luma8())
+    check_gray(&crate::preprocess::luma8(image))
 }
 
-/// As [`check`], given the image's full-size grey copy (`image.to_luma8()`): the scan makes
-/// it once for the gate and preprocessing both.
+/// As [`check`], given the image's full-size grey copy ([`crate::preprocess::luma8`]): the
+/// scan makes it once for the gate and preprocessing both.
 pub fn check_gray(gray: &GrayImage) -> GateEvidence {
     evaluate(gray, Some(MIN_TEXT_SHAPES))
 }
 
 /// As [`check`], counting the whole image: for measuring the gate on a corpus.
 pub fn measure(image: &DynamicImage) -> GateEvidence {
-    evaluate(&image.to_luma8(), None)
+    evaluate(&crate::preprocess::luma8(image), None)
 }
 
 fn evaluate(full: &GrayImage, stop_at: Option<usize>) -> GateEvidence {

@@ -29,7 +29,7 @@ use crate::gate::{self, GateEvidence};
 use crate::ingest::Input;
 use crate::matcher::{match_template, IndexedTemplate, TemplateIndex, TemplateMatch};
 use crate::ocr::OcrEngine;
-use crate::preprocess::{prepare, prepare_gray, SCAN_GLYPH_HEIGHT};
+use crate::preprocess::{luma8, prepare, prepare_gray, SCAN_GLYPH_HEIGHT};
 use crate::report::{
     CandidateScore, Evidence, FileInfo, ForeignWords, ImageInfo, LayoutEvidence, MatchedWord,
     Record,
@@ -464,7 +464,7 @@ impl Scanner {
             bytes: decoded.bytes,
         };
         // One grey copy for the gate and preprocessing (timed with the gate when it runs).
-        let gray = decoded.image.to_luma8();
+        let gray = luma8(&decoded.image);
         let gate = self.options.gate.then(|| gate::check_gray(&gray));
         if gate.is_some() {
             lap("gate", timings);
