@@ -10,8 +10,9 @@
 //! `clean` without OCR. It errs on the side of OCR: an image it lets through costs time,
 //! one it wrongly stops is a missed leak.
 
+use std::borrow::Cow;
+
 use image::{DynamicImage, GrayImage};
-use imageproc::integral_image::{integral_image, sum_image_pixels};
 use serde::{Deserialize, Serialize};
 
 /// Long side of the copy the gate looks at: larger images are reduced to it, smaller ones
@@ -77,16 +78,22 @@ impl GateEvidence {
 /// image passes (a screen usually does in its top band), so `text_shapes` and
 /// `glyph_shapes` are whole counts only for images that do not pass.
 pub fn check(image: &DynamicImage) -> GateEvidence {
-    evaluate(image, Some(MIN_TEXT_SHAPES))
+    check_gray(&crate::preprocess::luma8(image))
+}
+
+/// As [`check`], given the image's full-size grey copy ([`crate::preprocess::luma8`]): the
+/// scan makes it once for the gate and preprocessing both.
+pub fn check_gray(gray: &GrayImage) -> GateEvidence {
+    evaluate(gray, Some(MIN_TEXT_SHAPES))
 }
 
 /// As [`check`], counting the whole image: for measuring the gate on a corpus.
 pub fn measure(image: &DynamicImage) -> GateEvidence {
-    evaluate(image, None)
+    evaluate(&crate::preprocess::luma8(image), None)
 }
 
-fn evaluate(image: &DynamicImage, stop_at: Option<usize>) -> GateEvidence {
-    let gray = reduced_gray(image);
+fn evaluate(full: &GrayImage, stop_at: Option<usize>) -> GateEvidence {
+    let gray = reduced_gray(full);
     let contrast = deviation(&gray);
     let (glyph_shapes, text_shapes) = if contrast < 1.0 {
         (0, 0)
@@ -108,13 +115,13 @@ fn evaluate(image: &DynamicImage, stop_at: Option<usize>) -> GateEvidence {
     }
 }
 
-fn reduced_gray(image: &DynamicImage) -> GrayImage {
-    let gray = image.to_luma8();
+/// `gray` brought to the gate's scale (borrowed when already there).
+fn reduced_gray(gray: &GrayImage) -> Cow<'_, GrayImage> {
     let (w, h) = gray.dimensions();
     let long = w.max(h);
     let target = long.clamp(MIN_SIDE, GATE_SIDE);
     if long == target {
-        return gray;
+        return Cow::Borrowed(gray);
     }
     let s = target as f32 / long as f32;
     let (nw, nh) = (
@@ -122,21 +129,40 @@ fn reduced_gray(image: &DynamicImage) -> GrayImage {
         ((h as f32 * s).round() as u32).max(1),
     );
     // SIMD resampling: the `image` crate's resize cost more than the rest of the gate.
-    crate::preprocess::resize_gray_to(&gray, nw, nh, image::imageops::FilterType::Triangle)
+    Cow::Owned(crate::preprocess::resize_gray_to(
+        gray,
+        nw,
+        nh,
+        image::imageops::FilterType::Triangle,
+    ))
 }
 
+/// Standard deviation of the gray levels. The sums are integers, and exact in `u64` (an
+/// `f64` accumulator, as the gate had, holds them exactly too): same value, but the loop
+/// vectorises.
 fn deviation(gray: &GrayImage) -> f32 {
-    let n = gray.as_raw().len().max(1) as f64;
-    let (sum, sq) = gray.as_raw().iter().fold((0f64, 0f64), |(s, q), &v| {
-        let v = f64::from(v);
-        (s + v, q + v * v)
+    let px = pixels(gray);
+    let n = px.len().max(1) as f64;
+    let (sum, sq) = px.chunks(4096).fold((0u64, 0u64), |(s, q), chunk| {
+        let (cs, cq) = chunk.iter().fold((0u32, 0u32), |(s, q), &v| {
+            let v = u32::from(v);
+            (s + v, q + v * v)
+        });
+        (s + u64::from(cs), q + u64::from(cq))
     });
+    let (sum, sq) = (sum as f64, sq as f64);
     let mean = sum / n;
     ((sq / n - mean * mean).max(0.0)).sqrt() as f32
 }
 
+/// `gray`'s pixels, row-major, without any spare capacity of its buffer.
+fn pixels(gray: &GrayImage) -> &[u8] {
+    let n = gray.width() as usize * gray.height() as usize;
+    &gray.as_raw()[..n]
+}
+
 /// A connected component's extent and size.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Shape {
     x0: u32,
     y0: u32,
@@ -171,10 +197,13 @@ const BAND: u32 = 192;
 /// sidebars), band by band from the top; stops once `stop_at` shapes in rows are found.
 /// Each band is looked at with [`MAX_GLYPH_HEIGHT`] rows more above and below, so every
 /// shape whose top lies in the band is whole, and so are its neighbours on its line; it
-/// is counted in that band only.
+/// is counted in that band only. Nothing is computed for the whole image up front (a
+/// screen usually passes in its first band).
 fn count_text_shapes(gray: &GrayImage, stop_at: Option<usize>) -> (usize, usize) {
-    let integral = integral_image::<_, u64>(gray);
     let (w, h) = gray.dimensions();
+    if w == 0 || h == 0 {
+        return (0, 0);
+    }
     let mut glyphs = 0;
     let mut rows = 0;
     let mut start = 0;
@@ -183,15 +212,9 @@ fn count_text_shapes(gray: &GrayImage, stop_at: Option<usize>) -> (usize, usize)
         let lo = start.saturating_sub(MAX_GLYPH_HEIGHT);
         let hi = (end + MAX_GLYPH_HEIGHT).min(h);
         let own = |s: &Shape| (start..end).contains(&s.y0);
-        for dark in [true, false] {
-            let mask = ink_mask(gray, &integral, lo, hi, dark);
-            let shapes: Vec<Shape> = components(&mask, w, hi - lo)
+        for shapes in ink_shapes(gray, lo, hi) {
+            let shapes: Vec<Shape> = shapes
                 .into_iter()
-                .map(|mut s| {
-                    s.y0 += lo;
-                    s.y1 += lo;
-                    s
-                })
                 // Cut by the edge of what was looked at: whole in another band.
                 .filter(|s| (s.y0 > lo || lo == 0) && (s.y1 + 1 < hi || hi == h))
                 .filter(Shape::glyph_like)
@@ -207,113 +230,216 @@ fn count_text_shapes(gray: &GrayImage, stop_at: Option<usize>) -> (usize, usize)
     (glyphs, rows)
 }
 
-/// Pixels of rows `lo..hi` clearly darker (`dark`) or lighter than the mean of their
-/// window, row-major.
-fn ink_mask(
-    gray: &GrayImage,
-    integral: &image::ImageBuffer<image::Luma<u64>, Vec<u64>>,
-    lo: u32,
-    hi: u32,
-    dark: bool,
-) -> Vec<bool> {
-    let (w, h) = gray.dimensions();
-    let mut mask = Vec::with_capacity((w * (hi - lo)) as usize);
-    for y in lo..hi {
-        let (y0, y1) = (
-            y.saturating_sub(WINDOW_RADIUS),
-            (y + WINDOW_RADIUS).min(h - 1),
-        );
-        for x in 0..w {
-            let (x0, x1) = (
-                x.saturating_sub(WINDOW_RADIUS),
-                (x + WINDOW_RADIUS).min(w - 1),
-            );
-            let n = i64::from((x1 - x0 + 1) * (y1 - y0 + 1));
-            let sum = sum_image_pixels(integral, x0, y0, x1, y1)[0] as i64;
-            let v = i64::from(gray.get_pixel(x, y)[0]) * n;
-            mask.push(if dark {
-                v < sum - INK_CONTRAST * n
-            } else {
-                v > sum + INK_CONTRAST * n
-            });
+/// The 8-connected components of dark ink and of light ink in rows `lo..hi` of `gray`
+/// (image coordinates), each in the raster order of its first pixel. A pixel is dark
+/// (light) ink when it is more than [`INK_CONTRAST`] below (above) the mean of its window
+/// of radius [`WINDOW_RADIUS`], clipped at the image's edges.
+///
+/// Window sums come from running column sums over the band's rows only, one row at a
+/// time, and each mask row goes straight to the labelling: no summed-area table of the
+/// whole image and no mask or label image are built.
+fn ink_shapes(gray: &GrayImage, lo: u32, hi: u32) -> [Vec<Shape>; 2] {
+    let (w, h) = (gray.width() as usize, gray.height() as usize);
+    let px = pixels(gray);
+    let r = WINDOW_RADIUS as usize;
+    let row = |y: usize| &px[y * w..(y + 1) * w];
+    // Sums of each column over the current row's window rows `top..=bottom`.
+    let mut columns = vec![0u32; w];
+    let (mut top, mut bottom) = (0usize, 0usize);
+    // prefix[x]: sum of columns[..x].
+    let mut prefix = vec![0u32; w + 1];
+    let (mut dark, mut light) = (vec![0u8; w], vec![0u8; w]);
+    let (mut dark_cc, mut light_cc) = (Labeller::default(), Labeller::default());
+    for y in lo as usize..hi as usize {
+        let (y0, y1) = (y.saturating_sub(r), (y + r).min(h - 1));
+        if y == lo as usize {
+            for yy in y0..=y1 {
+                add_row(&mut columns, row(yy));
+            }
+        } else {
+            // The window moves down one row at most at each end.
+            if y1 > bottom {
+                add_row(&mut columns, row(y1));
+            }
+            if y0 > top {
+                sub_row(&mut columns, row(top));
+            }
         }
+        (top, bottom) = (y0, y1);
+        let mut acc = 0u32;
+        for (p, &c) in prefix[1..].iter_mut().zip(&columns) {
+            acc += c;
+            *p = acc;
+        }
+        mark_ink(row(y), &prefix, (y1 - y0 + 1) as u32, &mut dark, &mut light);
+        dark_cc.push_row(y as u32, &dark);
+        light_cc.push_row(y as u32, &light);
     }
-    mask
+    [dark_cc.shapes(), light_cc.shapes()]
 }
 
-/// 8-connected components of `mask` (row-major, `w` x `h`), by union-find over runs.
-fn components(mask: &[bool], w: u32, h: u32) -> Vec<Shape> {
-    let (w, h) = (w as usize, h as usize);
-    let mut labels = vec![0u32; w * h];
-    let mut parent: Vec<u32> = vec![0];
-    fn find(parent: &mut [u32], mut a: u32) -> u32 {
-        while parent[a as usize] != a {
-            parent[a as usize] = parent[parent[a as usize] as usize];
-            a = parent[a as usize];
+/// Sets `dark[x]` (`light[x]`) to 1 where `row[x]` is dark (light) ink, else 0, given the
+/// window's `rows_in` rows summed by column, `prefix[x]` being the sum of columns `..x`.
+/// Away from the left and right edges every window is whole: one subtraction and two
+/// comparisons a pixel, which vectorise.
+fn mark_ink(row: &[u8], prefix: &[u32], rows_in: u32, dark: &mut [u8], light: &mut [u8]) {
+    let (w, r) = (row.len(), WINDOW_RADIUS as usize);
+    let contrast = INK_CONTRAST as u32;
+    let clipped = |x: usize, dark: &mut [u8], light: &mut [u8]| {
+        let (x0, x1) = (x.saturating_sub(r), (x + r).min(w - 1));
+        let n = (x1 - x0 + 1) as u32 * rows_in;
+        let sum = prefix[x1 + 1] - prefix[x0];
+        let v = u32::from(row[x]) * n;
+        dark[x] = u8::from(v + contrast * n < sum);
+        light[x] = u8::from(v > sum + contrast * n);
+    };
+    if w <= 2 * r {
+        for x in 0..w {
+            clipped(x, dark, light);
+        }
+        return;
+    }
+    for x in (0..r).chain(w - r..w) {
+        clipped(x, dark, light);
+    }
+    let n = (2 * r as u32 + 1) * rows_in;
+    let cn = contrast * n;
+    let inner = r..w - r;
+    let sums = prefix[2 * r + 1..].iter().zip(&prefix[..inner.len()]);
+    let marks = dark[inner.clone()]
+        .iter_mut()
+        .zip(&mut light[inner.clone()]);
+    for ((&v, (&end, &start)), (d, l)) in row[inner].iter().zip(sums).zip(marks) {
+        let sum = end - start;
+        let v = u32::from(v) * n;
+        *d = u8::from(v + cn < sum);
+        *l = u8::from(v > sum + cn);
+    }
+}
+
+fn add_row(columns: &mut [u32], row: &[u8]) {
+    for (c, &v) in columns.iter_mut().zip(row) {
+        *c += u32::from(v);
+    }
+}
+
+fn sub_row(columns: &mut [u32], row: &[u8]) {
+    for (c, &v) in columns.iter_mut().zip(row) {
+        *c -= u32::from(v);
+    }
+}
+
+/// A horizontal run of ink pixels, `x0..=x1` on row `y`.
+#[derive(Clone, Copy)]
+struct Run {
+    y: u32,
+    x0: u32,
+    x1: u32,
+}
+
+/// 8-connected components of a mask given row by row, by union-find over runs of ink.
+/// Each set's root is its first run in raster order (unions keep the lower index), so
+/// components come out in the raster order of their first pixel.
+#[derive(Default)]
+struct Labeller {
+    runs: Vec<Run>,
+    parent: Vec<u32>,
+    /// Index of the first run of the previous row pushed.
+    prev_start: usize,
+}
+
+impl Labeller {
+    /// Adds row `y` of the mask (non-zero: ink); rows come top to bottom.
+    fn push_row(&mut self, y: u32, mask: &[u8]) {
+        let row_start = self.runs.len();
+        let mut above = self.prev_start;
+        let mut x = 0;
+        while x < mask.len() {
+            // Most of a mask is background: skip it eight pixels at a time.
+            if let Some(word) = mask.get(x..x + 8) {
+                if word == [0; 8] {
+                    x += 8;
+                    continue;
+                }
+            }
+            if mask[x] == 0 {
+                x += 1;
+                continue;
+            }
+            let x0 = x;
+            while x < mask.len() && mask[x] != 0 {
+                x += 1;
+            }
+            let run = Run {
+                y,
+                x0: x0 as u32,
+                x1: (x - 1) as u32,
+            };
+            let id = self.runs.len() as u32;
+            self.runs.push(run);
+            self.parent.push(id);
+            // Runs of the row above touching this one (diagonals included): those ending
+            // at x0 - 1 or later and starting at x1 + 1 or earlier.
+            if row_start > 0 && self.runs[row_start - 1].y + 1 == y {
+                while above < row_start && self.runs[above].x1 + 1 < run.x0 {
+                    above += 1;
+                }
+                let mut k = above;
+                while k < row_start && self.runs[k].x0 <= run.x1 + 1 {
+                    self.union(k as u32, id);
+                    k += 1;
+                }
+            }
+        }
+        if self.runs.len() > row_start {
+            self.prev_start = row_start;
+        }
+    }
+
+    fn find(&mut self, mut a: u32) -> u32 {
+        while self.parent[a as usize] != a {
+            let up = self.parent[self.parent[a as usize] as usize];
+            self.parent[a as usize] = up;
+            a = up;
         }
         a
     }
-    for y in 0..h {
-        for x in 0..w {
-            if !mask[y * w + x] {
-                continue;
-            }
-            let mut label = 0u32;
-            let mut neighbours = [0u32; 4];
-            if x > 0 {
-                neighbours[0] = labels[y * w + x - 1];
-            }
-            if y > 0 {
-                let row = (y - 1) * w;
-                if x > 0 {
-                    neighbours[1] = labels[row + x - 1];
-                }
-                neighbours[2] = labels[row + x];
-                if x + 1 < w {
-                    neighbours[3] = labels[row + x + 1];
-                }
-            }
-            for &n in neighbours.iter().filter(|&&n| n != 0) {
-                let rn = find(&mut parent, n);
-                if label == 0 {
-                    label = rn;
-                } else if rn != label {
-                    let (lo, hi) = (label.min(rn), label.max(rn));
-                    parent[hi as usize] = lo;
-                    label = lo;
-                }
-            }
-            if label == 0 {
-                label = parent.len() as u32;
-                parent.push(label);
-            }
-            labels[y * w + x] = label;
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.parent[ra.max(rb) as usize] = ra.min(rb);
         }
     }
-    let mut shapes: Vec<Option<Shape>> = vec![None; parent.len()];
-    for y in 0..h {
-        for x in 0..w {
-            let l = labels[y * w + x];
-            if l == 0 {
-                continue;
+
+    /// The components, in the raster order of their first pixel.
+    fn shapes(mut self) -> Vec<Shape> {
+        let mut shapes: Vec<Shape> = Vec::new();
+        // The index in `shapes` of each root run's component.
+        let mut slot = vec![0u32; self.runs.len()];
+        for i in 0..self.runs.len() {
+            let run = self.runs[i];
+            let root = self.find(i as u32) as usize;
+            let len = run.x1 - run.x0 + 1;
+            if root == i {
+                slot[i] = shapes.len() as u32;
+                shapes.push(Shape {
+                    x0: run.x0,
+                    y0: run.y,
+                    x1: run.x1,
+                    y1: run.y,
+                    area: len,
+                });
+            } else {
+                let s = &mut shapes[slot[root] as usize];
+                s.x0 = s.x0.min(run.x0);
+                s.x1 = s.x1.max(run.x1);
+                s.y1 = s.y1.max(run.y);
+                s.area += len;
             }
-            let root = find(&mut parent, l) as usize;
-            let (x, y) = (x as u32, y as u32);
-            let s = shapes[root].get_or_insert(Shape {
-                x0: x,
-                y0: y,
-                x1: x,
-                y1: y,
-                area: 0,
-            });
-            s.x0 = s.x0.min(x);
-            s.y0 = s.y0.min(y);
-            s.x1 = s.x1.max(x);
-            s.y1 = s.y1.max(y);
-            s.area += 1;
         }
+        shapes
     }
-    shapes.into_iter().flatten().collect()
 }
 
 /// How many shapes (of those `counted`) stand in a row of at least [`MIN_ROW`] shapes of
@@ -390,6 +516,99 @@ mod tests {
         let g = check(&gradient);
         assert!(!g.passed, "{g:?}");
         assert!(g.reason().starts_with("no text-like structure"));
+    }
+
+    /// [`ink_shapes`] by the definition: each window summed pixel by pixel, components by
+    /// flood fill from each unlabelled ink pixel in raster order.
+    fn ink_shapes_by_definition(gray: &GrayImage, lo: u32, hi: u32) -> [Vec<Shape>; 2] {
+        let (w, h) = gray.dimensions();
+        let r = WINDOW_RADIUS;
+        [true, false].map(|dark| {
+            let ink = |x: u32, y: u32| {
+                let (y0, y1) = (y.saturating_sub(r), (y + r).min(h - 1));
+                let (x0, x1) = (x.saturating_sub(r), (x + r).min(w - 1));
+                let n = i64::from((x1 - x0 + 1) * (y1 - y0 + 1));
+                let sum: i64 = (y0..=y1)
+                    .flat_map(|yy| (x0..=x1).map(move |xx| (xx, yy)))
+                    .map(|(xx, yy)| i64::from(gray.get_pixel(xx, yy)[0]))
+                    .sum();
+                let v = i64::from(gray.get_pixel(x, y)[0]) * n;
+                if dark {
+                    v < sum - INK_CONTRAST * n
+                } else {
+                    v > sum + INK_CONTRAST * n
+                }
+            };
+            let mut seen = vec![false; (w * h) as usize];
+            let mut shapes = Vec::new();
+            for y in lo..hi {
+                for x in 0..w {
+                    if seen[(y * w + x) as usize] || !ink(x, y) {
+                        continue;
+                    }
+                    let mut s = Shape {
+                        x0: x,
+                        y0: y,
+                        x1: x,
+                        y1: y,
+                        area: 0,
+                    };
+                    let mut stack = vec![(x, y)];
+                    seen[(y * w + x) as usize] = true;
+                    while let Some((px, py)) = stack.pop() {
+                        s.x0 = s.x0.min(px);
+                        s.x1 = s.x1.max(px);
+                        s.y0 = s.y0.min(py);
+                        s.y1 = s.y1.max(py);
+                        s.area += 1;
+                        for ny in py.saturating_sub(1)..=(py + 1).min(hi - 1) {
+                            for nx in px.saturating_sub(1)..=(px + 1).min(w - 1) {
+                                let i = (ny * w + nx) as usize;
+                                if ny >= lo && !seen[i] && ink(nx, ny) {
+                                    seen[i] = true;
+                                    stack.push((nx, ny));
+                                }
+                            }
+                        }
+                    }
+                    shapes.push(s);
+                }
+            }
+            shapes
+        })
+    }
+
+    #[test]
+    fn ink_shapes_match_their_definition() {
+        // Blotches of random size and level on a noisy ground: shapes of every form, some
+        // touching the band's and the image's edges.
+        let mut seed = 12345u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            seed >> 16
+        };
+        let mut img = GrayImage::from_fn(97, 83, |_, _| Luma([120 + (next() % 20) as u8]));
+        for _ in 0..60 {
+            let (x, y) = (next() % 97, next() % 83);
+            let (bw, bh) = (1 + next() % 7, 1 + next() % 7);
+            let level = if next() % 2 == 0 { 20 } else { 235 };
+            for yy in y..(y + bh).min(83) {
+                for xx in x..(x + bw).min(97) {
+                    if next() % 5 != 0 {
+                        img.put_pixel(xx, yy, Luma([level]));
+                    }
+                }
+            }
+        }
+        let whole = ink_shapes(&img, 0, 83);
+        assert!(whole.iter().all(|s| s.len() >= 20), "{whole:?}");
+        for (lo, hi) in [(0, 83), (0, 40), (17, 61), (50, 83), (82, 83)] {
+            assert_eq!(
+                ink_shapes(&img, lo, hi),
+                ink_shapes_by_definition(&img, lo, hi),
+                "rows {lo}..{hi}"
+            );
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::gate::{self, GateEvidence};
 use crate::ingest::Input;
 use crate::matcher::{match_template, IndexedTemplate, TemplateIndex, TemplateMatch};
 use crate::ocr::OcrEngine;
-use crate::preprocess::{prepare, SCAN_GLYPH_HEIGHT};
+use crate::preprocess::{luma8, prepare, prepare_gray, SCAN_GLYPH_HEIGHT};
 use crate::report::{
     CandidateScore, Evidence, FileInfo, ForeignWords, ImageInfo, LayoutEvidence, MatchedWord,
     Record,
@@ -463,7 +463,9 @@ impl Scanner {
             format: decoded.format.clone(),
             bytes: decoded.bytes,
         };
-        let gate = self.options.gate.then(|| gate::check(&decoded.image));
+        // One grey copy for the gate and preprocessing (timed with the gate when it runs).
+        let gray = luma8(&decoded.image);
+        let gate = self.options.gate.then(|| gate::check_gray(&gray));
         if gate.is_some() {
             lap("gate", timings);
         }
@@ -473,7 +475,7 @@ impl Scanner {
             record.image = Some(info);
             return record;
         }
-        let prepared = prepare(&decoded.image, SCAN_GLYPH_HEIGHT);
+        let prepared = prepare_gray(gray, &decoded.image, SCAN_GLYPH_HEIGHT);
         drop(decoded);
         lap("preprocess", timings);
         let words = match engine.read_words(&prepared.ocr_gray) {
