@@ -407,10 +407,10 @@ fn chrome_cells(references: &[crate::template::Reference]) -> Vec<Vec<bool>> {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let n = (r.look.width * r.look.height) as usize;
             if !r.look.is_valid() {
                 return Vec::new();
             }
+            let n = r.look.rgb.len() / 3;
             let peers: Vec<&crate::template::Reference> = references
                 .iter()
                 .enumerate()

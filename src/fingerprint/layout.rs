@@ -138,11 +138,23 @@ impl Look {
 
     /// Whether the pixel buffer matches the stated size (a template file may be edited).
     pub fn is_valid(&self) -> bool {
-        self.rgb.len() == self.width as usize * self.height as usize * 3
+        (self.width as usize)
+            .checked_mul(self.height as usize)
+            .and_then(|n| n.checked_mul(3))
+            == Some(self.rgb.len())
     }
 
+    /// The pixel at (`x`, `y`), clamped into the picture; black for an empty or
+    /// inconsistent one.
     pub fn get(&self, x: u32, y: u32) -> [u8; 3] {
-        let i = ((y.min(self.height - 1) * self.width + x.min(self.width - 1)) * 3) as usize;
+        if !self.is_valid() || self.width == 0 || self.height == 0 {
+            return [0; 3];
+        }
+        let (x, y) = (
+            x.min(self.width - 1) as usize,
+            y.min(self.height - 1) as usize,
+        );
+        let i = (y * self.width as usize + x) * 3;
         [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
     }
 
@@ -193,6 +205,15 @@ mod tests {
         assert!(json.contains("\"000fff108007\""), "{json}");
         assert_eq!(serde_json::from_str::<Look>(&json).unwrap(), look);
         assert!(serde_json::from_str::<Look>(r#"{"width":1,"height":1,"rgb":"abc"}"#).is_err());
+        // A picture whose size and pixels disagree (an edited template) is never read.
+        let liar = Look {
+            width: u32::MAX,
+            height: u32::MAX,
+            rgb: vec![1, 2, 3],
+        };
+        assert!(!liar.is_valid());
+        assert_eq!(liar.get(5, 5), [0, 0, 0]);
+        assert_eq!(liar.mean_around(1.0, 1.0, 1.0), None);
     }
 
     #[test]
