@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::fingerprint::layout::{Look, REFERENCE_LOOK_SIDE};
+use crate::fingerprint::layout::REFERENCE_LOOK_SIDE;
 use crate::fingerprint::{self, ImageFingerprint};
 use crate::template::{Reference, Template, VocabEntry, TEMPLATE_FORMAT_VERSION};
 
@@ -104,19 +104,12 @@ pub fn build_template(
                 height: fp.height,
                 tokens: fp.tokens,
                 palette: fp.palette,
-                look: reference_look(&fp.look),
+                // Cells the size of a menu item.
+                look: fp.look.reduced(REFERENCE_LOOK_SIDE),
             })
             .collect(),
         vocabulary,
         public_sources: Vec::new(),
-    }
-}
-
-/// A reference's look at [`REFERENCE_LOOK_SIDE`]: cells the size of a menu item.
-fn reference_look(image_look: &Look) -> Look {
-    match image::RgbImage::from_raw(image_look.width, image_look.height, image_look.rgb.clone()) {
-        Some(img) => Look::of(&img, REFERENCE_LOOK_SIDE),
-        None => Look::default(),
     }
 }
 

@@ -487,16 +487,18 @@ fn look_agreement(pairs: &[([f32; 3], [f32; 3])], prior: f32) -> f32 {
         return 0.0;
     }
     let luma = |p: [f32; 3]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-    let mut tl: Vec<f32> = pairs.iter().map(|p| luma(p.0)).collect();
-    let mut il: Vec<f32> = pairs.iter().map(|p| luma(p.1)).collect();
-    let mut diff: Vec<f32> = pairs.iter().map(|p| luma(p.1) - luma(p.0)).collect();
-    let q = |v: &mut Vec<f32>, f: f32| {
+    fn sorted(values: impl Iterator<Item = f32>) -> Vec<f32> {
+        let mut v: Vec<f32> = values.collect();
         v.sort_by(f32::total_cmp);
-        v[((v.len() - 1) as f32 * f).round() as usize]
-    };
-    let (t10, t50, t90) = (q(&mut tl, 0.1), q(&mut tl, 0.5), q(&mut tl, 0.9));
-    let (i10, i90) = (q(&mut il, 0.1), q(&mut il, 0.9));
-    let shift = q(&mut diff, 0.5);
+        v
+    }
+    let q = |v: &[f32], f: f32| v[((v.len() - 1) as f32 * f).round() as usize];
+    let tl = sorted(pairs.iter().map(|p| luma(p.0)));
+    let il = sorted(pairs.iter().map(|p| luma(p.1)));
+    let diff = sorted(pairs.iter().map(|p| luma(p.1) - luma(p.0)));
+    let (t10, t50, t90) = (q(&tl, 0.1), q(&tl, 0.5), q(&tl, 0.9));
+    let (i10, i90) = (q(&il, 0.1), q(&il, 0.9));
+    let shift = q(&diff, 0.5);
     let predict = |t: f32| {
         if t90 - t10 >= 80.0 && i90 - i10 >= 30.0 {
             i10 + (t - t10) * (i90 - i10) / (t90 - t10)

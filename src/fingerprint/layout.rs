@@ -136,6 +136,15 @@ impl Look {
         }
     }
 
+    /// This picture area-averaged down to `side` pixels on its long side (empty when its
+    /// size and pixels disagree).
+    pub fn reduced(&self, side: u32) -> Look {
+        match RgbImage::from_raw(self.width, self.height, self.rgb.clone()) {
+            Some(img) => Look::of(&img, side),
+            None => Look::default(),
+        }
+    }
+
     /// Whether the pixel buffer matches the stated size (a template file may be edited).
     pub fn is_valid(&self) -> bool {
         (self.width as usize)
