@@ -1,6 +1,7 @@
 //! Development aid: print what OCR reads in an image after leakshot's preprocessing, and
 //! optionally save the preprocessed OCR input.
-//! `cargo run --release --example ocr_words -- IMAGE [OUT.png]`
+//! `cargo run --release --example ocr_words -- IMAGE [OUT.png]`; `GLYPH=N` in the environment
+//! sets another glyph target (pixels) than the scan's, to study OCR scale.
 
 use leakshot::decode::{decode_file, DecodeLimits};
 use leakshot::fingerprint::fingerprint;
@@ -13,7 +14,11 @@ fn main() -> anyhow::Result<()> {
         .get(1)
         .ok_or_else(|| anyhow::anyhow!("usage: ocr_words IMAGE [OUT.png]"))?;
     let decoded = decode_file(std::path::Path::new(path), &DecodeLimits::default())?;
-    let prepared = prepare(&decoded.image, SCAN_GLYPH_HEIGHT);
+    let glyph = std::env::var("GLYPH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SCAN_GLYPH_HEIGHT);
+    let prepared = prepare(&decoded.image, glyph);
     println!(
         "glyph height {:?}, OCR scale {:.2}, OCR size {:?}",
         prepared.glyph_height,
