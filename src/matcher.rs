@@ -625,6 +625,9 @@ struct Candidate {
     weight: f32,
 }
 
+/// Most places a reference shows a word at for the word to take part in alignment.
+const MAX_PLACES: usize = 12;
+
 /// Two-point RANSAC over scale + translation. Returns the summed weight of distinct entries
 /// in the best consistent set, the transform, and the inliers.
 fn fit_geometry(
@@ -638,8 +641,10 @@ fn fit_geometry(
     let mut cands: Vec<Candidate> = Vec::new();
     for &(i, e) in matched {
         if let Some(list) = tpl.ref_tokens[r].get(&e) {
-            // A word repeated many times (table cells) gives no position information.
-            if list.len() > 4 {
+            // A word repeated a few times (a listing's rows) still places the rows' columns:
+            // each row is tried, and an entry counts once in a fit. Repeated beyond that
+            // (a column of dates), it gives no position, only noise.
+            if list.len() > MAX_PLACES {
                 continue;
             }
             for &j in list {
@@ -908,6 +913,40 @@ mod tests {
             "{:?}",
             s.features
         );
+    }
+
+    #[test]
+    fn a_listing_scrolled_by_a_row_aligns_on_its_repeated_rows() {
+        // A listing of six identical rows, as kit demo pages show them, under a title.
+        let listing = |dy: f32, rows: usize| -> Vec<Token> {
+            let mut t = vec![tok("projects", 40.0, 60.0 + dy, 20.0)];
+            for r in 0..rows {
+                let y = 200.0 + 100.0 * r as f32 + dy;
+                t.push(tok("pesamakini", 300.0, y, 12.0));
+                t.push(tok("backend", 400.0, y, 12.0));
+                t.push(tok("complete", 700.0, y + 20.0, 10.0));
+                t.push(tok("success", 900.0, y, 14.0));
+                t.push(tok("delete", 1100.0, y + 38.0, 14.0));
+            }
+            t
+        };
+        let t = build_template(
+            "harbour-casemanager",
+            vec![
+                ("a".into(), fp(listing(0.0, 6))),
+                ("b".into(), page("earnings")),
+            ],
+            &[],
+        );
+        let it = IndexedTemplate::new(t);
+        // Scrolled down by one row and a half, the title gone: only repeated words remain.
+        let scrolled: Vec<Token> = listing(-150.0, 6)
+            .into_iter()
+            .filter(|t| t.y >= 0.0 && t.text != "projects")
+            .collect();
+        let m = match_template(&fp(scrolled), &it);
+        assert!(m.features.geo_count >= 4.0, "{:?}", m.features);
+        assert!((m.transform.scale - 1.0).abs() < 0.02, "{:?}", m.transform);
     }
 
     #[test]
