@@ -1,7 +1,8 @@
 //! Match: one image's fingerprint against each template.
 //!
 //! Tokens are matched to a template's vocabulary (exactly, or within a small edit distance
-//! for longer words, since OCR misreads letters). Then geometry: the matched words must sit
+//! for longer words, since OCR misreads letters; a word cut by a crop's edge by its
+//! visible part). Then geometry: the matched words must sit
 //! where they sit on one of the template's references, up to scale and translation (crops
 //! and rescaling keep it; a page that merely mentions the same words does not). A two-point
 //! RANSAC finds the largest consistent set.
@@ -98,6 +99,31 @@ impl IndexedTemplate {
             .then_some(i)
     }
 
+    /// The vocabulary entry a word cut by the image's edge is the visible part of: the
+    /// one entry ending with `fragment` (cut on the left) or starting with it (on the
+    /// right). Short fragments, digits and ambiguous fragments match nothing.
+    pub fn lookup_cut(&self, fragment: &str, side: Cut) -> Option<usize> {
+        let len = fragment.chars().count();
+        if len < MIN_CUT_FRAGMENT || fragment.chars().any(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let mut found = None;
+        for (i, e) in self.template.vocabulary.iter().enumerate() {
+            let fits = e.token.chars().count() > len
+                && match side {
+                    Cut::Left => e.token.ends_with(fragment),
+                    Cut::Right => e.token.starts_with(fragment),
+                };
+            if fits {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(i);
+            }
+        }
+        found
+    }
+
     /// The vocabulary entry `token` reads as, if any. Exact first, then fuzzy.
     pub fn lookup(&self, token: &str) -> Option<usize> {
         if let Some(&i) = self.vocab.get(token) {
@@ -128,6 +154,48 @@ impl IndexedTemplate {
             }
         }
         best.map(|(_, i)| i)
+    }
+}
+
+/// Fewest letters of a cut word that may stand for the whole word.
+const MIN_CUT_FRAGMENT: usize = 4;
+
+/// The image edge that cut a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The word's start is outside the image: its end is read.
+    Left,
+    /// The word's end is outside the image.
+    Right,
+}
+
+/// Whether `t` touches the left or right edge of the image (within a third of its
+/// letter height): a crop may have cut it. Not for rectified screens, whose edges are
+/// the monitor's, not a crop's.
+fn cut_side(image: &ImageFingerprint, t: &Token) -> Option<Cut> {
+    if image.screen.is_some() {
+        return None;
+    }
+    let margin = (t.h / 3.0).max(2.0);
+    if t.x <= margin {
+        Some(Cut::Left)
+    } else if t.x + t.w >= image.width as f32 - margin {
+        Some(Cut::Right)
+    } else {
+        None
+    }
+}
+
+/// The box the whole of entry `word` would have, from the box of its visible part
+/// `t` (cut on `side`), at the letter width of the visible part.
+fn uncut(t: &Token, word: &str, side: Cut) -> Token {
+    let read = t.text.chars().count().max(1) as f32;
+    let missing = word.chars().count() as f32 - read;
+    let extra = t.w / read * missing.max(0.0);
+    Token {
+        x: if side == Cut::Left { t.x - extra } else { t.x },
+        w: t.w + extra,
+        ..t.clone()
     }
 }
 
@@ -280,19 +348,25 @@ pub struct TemplateMatch {
 /// Matches `image` against `tpl`.
 pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> TemplateMatch {
     let vocab = &tpl.template.vocabulary;
-    let matched: Vec<(usize, usize)> = image
-        .tokens
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| {
-            if t.faint {
-                tpl.lookup_faint(&t.text)
-            } else {
-                tpl.lookup(&t.text)
+    // Where each matched word would stand whole: a word cut by the image's edge is placed
+    // by the full word's box, not by its visible part's.
+    let mut placed: std::borrow::Cow<'_, [Token]> = std::borrow::Cow::Borrowed(&image.tokens);
+    let mut matched: Vec<(usize, usize)> = Vec::new();
+    for (i, t) in image.tokens.iter().enumerate() {
+        let whole = if t.faint {
+            tpl.lookup_faint(&t.text)
+        } else {
+            tpl.lookup(&t.text)
+        };
+        if let Some(e) = whole {
+            matched.push((i, e));
+        } else if let Some(side) = cut_side(image, t).filter(|_| !t.faint) {
+            if let Some(e) = tpl.lookup_cut(&t.text, side) {
+                placed.to_mut()[i] = uncut(t, &vocab[e].token, side);
+                matched.push((i, e));
             }
-            .map(|e| (i, e))
-        })
-        .collect();
+        }
+    }
     let org_weight: f32 = matched
         .iter()
         .map(|&(_, e)| e)
@@ -329,7 +403,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
 
     let mut best = (0.0f32, 0usize, Similarity::default(), Vec::new());
     for (r, reference) in tpl.template.references.iter().enumerate() {
-        let (score, sim, inliers) = fit_geometry(image, &matched, tpl, r, &reference.tokens);
+        let (score, sim, inliers) = fit_geometry(&placed, &matched, tpl, r, &reference.tokens);
         if score > best.0 {
             best = (score, r, sim, inliers);
         }
@@ -631,7 +705,7 @@ const MAX_PLACES: usize = 12;
 /// Two-point RANSAC over scale + translation. Returns the summed weight of distinct entries
 /// in the best consistent set, the transform, and the inliers.
 fn fit_geometry(
-    image: &ImageFingerprint,
+    img: &[Token],
     matched: &[(usize, usize)],
     tpl: &IndexedTemplate,
     r: usize,
@@ -664,7 +738,6 @@ fn fit_geometry(
     let mut order: Vec<usize> = (0..cands.len()).collect();
     order.sort_by(|&a, &b| cands[b].weight.total_cmp(&cands[a].weight));
     order.truncate(90);
-    let img = &image.tokens;
     let mut best = (0.0f32, Similarity::default(), Vec::new());
     for (ai, &a) in order.iter().enumerate() {
         for &b in &order[ai + 1..] {
@@ -947,6 +1020,47 @@ mod tests {
         let m = match_template(&fp(scrolled), &it);
         assert!(m.features.geo_count >= 4.0, "{:?}", m.features);
         assert!((m.transform.scale - 1.0).abs() < 0.02, "{:?}", m.transform);
+    }
+
+    #[test]
+    fn words_cut_by_a_crop_match_and_align_as_whole_words() {
+        let t = build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        );
+        let it = IndexedTemplate::new(t);
+        assert_eq!(it.lookup_cut("ponents", Cut::Left), it.lookup("components"));
+        assert_eq!(it.lookup_cut("dashb", Cut::Right), it.lookup("dashboard"));
+        // Too short to say which word, or not a part of any.
+        assert_eq!(it.lookup_cut("nts", Cut::Left), None);
+        assert_eq!(it.lookup_cut("ponentz", Cut::Left), None);
+        // The page cropped 30 px from the left: the sidebar's words lose their start.
+        let cropped: Vec<Token> = page("charts")
+            .tokens
+            .iter()
+            .filter(|t| t.x + t.w > 30.0)
+            .map(|t| {
+                let mut c = t.clone();
+                if t.x < 30.0 {
+                    let per_letter = t.w / t.text.len() as f32;
+                    let cut = ((30.0 - t.x) / per_letter).ceil() as usize;
+                    // The visible part starts at the edge; its cut letter is not read.
+                    c.text = t.text[cut..].to_string();
+                    c.w = t.x + t.w - 30.0;
+                    c.x = 0.0;
+                } else {
+                    c.x -= 30.0;
+                }
+                c
+            })
+            .collect();
+        let mut image = fp(cropped);
+        image.width -= 30;
+        let m = match_template(&image, &it);
+        assert!(m.features.geo_count >= 5.0, "{:?}", m.features);
+        // Within a letter: the read part of a cut word ends mid-letter.
+        assert!((m.transform.tx + 30.0).abs() < 8.0, "{:?}", m.transform);
     }
 
     #[test]
