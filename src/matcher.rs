@@ -408,7 +408,19 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             best = (score, r, sim, inliers);
         }
     }
-    let (geo_weight, reference, transform, inliers) = best;
+    let (geo_weight, reference, transform, mut inliers) = best;
+    // The content's alignment need not be the chrome's: a page scrolled down moves its
+    // content, not its fixed sidebar and brand. The chrome gets its own fit, whose words
+    // count as chrome in place and whose brand slots are checked for another name.
+    let chrome_fit = if inliers.is_empty() {
+        None
+    } else {
+        chrome_alignment(&placed, &matched, tpl, reference, &inliers)
+    };
+    let geo_count = inliers.len() as f32;
+    if let Some((_, extra)) = &chrome_fit {
+        inliers.extend(extra.iter().cloned());
+    }
     let inlier_entries: HashSet<usize> = inliers.iter().map(|i| i.entry).collect();
     let chrome_in_place: f32 = inlier_entries
         .iter()
@@ -420,11 +432,20 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .filter(|&&e| vocab[e].org)
         .map(|&e| vocab[e].weight)
         .sum();
-    let conflicts = if inliers.len() >= 3 {
+    let mut conflicts = if inliers.len() >= 3 {
         find_conflicts(image, tpl, reference, &transform, &all_matched)
     } else {
         Vec::new()
     };
+    if let Some((chrome_sim, _)) = &chrome_fit {
+        for c in find_conflicts(image, tpl, reference, chrome_sim, &all_matched) {
+            if !conflicts.iter().any(|k| k.expected == c.expected) {
+                conflicts.push(c);
+            }
+        }
+    }
+    // The chrome's look is compared where the chrome's own alignment puts it.
+    let look_transform = chrome_fit.as_ref().map_or(transform, |(sim, _)| *sim);
     let foreign_weight = conflicts
         .iter()
         .filter_map(|c| tpl.vocab.get(&c.expected))
@@ -439,7 +460,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
     TemplateMatch {
         features: Features {
             geo_weight,
-            geo_count: inlier_entries.len() as f32,
+            geo_count,
             text_weight,
             chrome_geo_weight: chrome_in_place,
             chrome_coverage: if tpl.chrome_weight > 0.0 {
@@ -454,7 +475,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             marking_weight,
             foreign_weight,
             chrome_look: if inliers.len() >= MIN_LOOK_INLIERS {
-                chrome_look(image, tpl, reference, &transform)
+                chrome_look(image, tpl, reference, &look_transform)
             } else {
                 0.0
             },
@@ -466,6 +487,37 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         conflicts,
     }
 }
+
+/// The chrome's own alignment on reference `r`, when it differs from the content's
+/// (whose `inliers` are given): its transform and the chrome inliers it adds. None when
+/// the chrome fits nowhere or where the content already put it.
+fn chrome_alignment(
+    placed: &[Token],
+    matched: &[(usize, usize)],
+    tpl: &IndexedTemplate,
+    r: usize,
+    inliers: &[Inlier],
+) -> Option<(Similarity, Vec<Inlier>)> {
+    let vocab = &tpl.template.vocabulary;
+    let chrome: Vec<(usize, usize)> = matched
+        .iter()
+        .copied()
+        .filter(|&(_, e)| vocab[e].chrome)
+        .collect();
+    let reference = &tpl.template.references[r];
+    let (_, sim, chrome_inliers) = fit_geometry(placed, &chrome, tpl, r, &reference.tokens);
+    let used_entries: HashSet<usize> = inliers.iter().map(|i| i.entry).collect();
+    let used_tokens: HashSet<usize> = inliers.iter().map(|i| i.image_token).collect();
+    let extra: Vec<Inlier> = chrome_inliers
+        .into_iter()
+        .filter(|i| !used_entries.contains(&i.entry) && !used_tokens.contains(&i.image_token))
+        .collect();
+    (extra.len() >= MIN_NEW_CHROME_INLIERS).then_some((sim, extra))
+}
+
+/// Chrome words a separate chrome alignment must place, beyond the content's alignment,
+/// to be taken as the chrome's own (one or two fall in place under any shift).
+const MIN_NEW_CHROME_INLIERS: usize = 3;
 
 /// Least geometric inliers for the alignment to be trusted to say where the chrome is.
 const MIN_LOOK_INLIERS: usize = 3;
@@ -1061,6 +1113,49 @@ mod tests {
         assert!(m.features.geo_count >= 5.0, "{:?}", m.features);
         // Within a letter: the read part of a cut word ends mid-letter.
         assert!((m.transform.tx + 30.0).abs() < 8.0, "{:?}", m.transform);
+    }
+
+    #[test]
+    fn a_scrolled_page_has_its_fixed_chrome_checked_for_another_name() {
+        // Sidebar and top bar fixed; a profile form below them scrolls.
+        let form = [
+            "zanzibar", "quokka", "pelican", "marmoset", "capybara", "axolotl", "narwhal",
+            "wombat", "okapi", "tapir",
+        ];
+        let screen = |first: &str, dy: f32, content: &[&str]| -> ImageFingerprint {
+            let mut tokens = page("earnings").tokens;
+            tokens.retain(|t| t.text != "earnings");
+            tokens[0].text = first.into();
+            for (i, w) in content.iter().enumerate() {
+                let (col, row) = ((i % 3) as f32, (i / 3) as f32);
+                tokens.push(tok(w, 400.0 + 250.0 * col, 300.0 + 60.0 * row + dy, 12.0));
+            }
+            fp(tokens)
+        };
+        let t = build_template(
+            "northbridge-intranet",
+            vec![
+                ("a".into(), screen("northbridge", 0.0, &form)),
+                ("b".into(), screen("northbridge", 0.0, &["salary"])),
+            ],
+            &[],
+        );
+        let it = IndexedTemplate::new(t);
+        // Another organisation's copy of the kit, scrolled 150 px down.
+        let other = screen("fallowfield", -150.0, &form);
+        let m = match_template(&other, &it);
+        assert!((m.transform.ty + 150.0).abs() < 3.0, "{:?}", m.transform);
+        assert!(
+            m.conflicts.iter().any(|c| c.expected == "northbridge"),
+            "{:?}",
+            m.conflicts
+        );
+        assert!(m.features.foreign_weight > 0.0);
+        // Ours, scrolled the same way: the brand is in place under the chrome's alignment.
+        let ours = screen("northbridge", -150.0, &form);
+        let m = match_template(&ours, &it);
+        assert!(m.conflicts.is_empty(), "{:?}", m.conflicts);
+        assert!(m.features.org_geo_weight > 1.0, "{:?}", m.features);
     }
 
     #[test]
