@@ -127,6 +127,12 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
         return None;
     }
     let quad = [tl, tr, br, bl].map(|(x, y)| (x as f32, y as f32));
+    // A screen cut by three or four sides of the photo shows at most one of its own edges:
+    // its "corners" are the photo's, and no perspective can be read from them. What does
+    // fill the frame that way is a screenshot whose sidebar and banner are dark.
+    if sides_touched(&quad, small.width(), small.height()) >= 3 {
+        return None;
+    }
     // A photo is never perfectly level; panels of a screenshot always are, and so is a
     // screenshot inside a dark frame (a dark-theme post, a desktop), which has four dark
     // sides and needs no rectification, only the usual pipeline.
@@ -213,6 +219,31 @@ fn dark_sides(img: &GrayImage, level: u8) -> usize {
     sides.iter().filter(|&&s| s >= 0.7).count()
 }
 
+/// How many sides of a `w` x `h` image the quadrilateral reaches (within 2%).
+fn sides_touched(q: &[(f32, f32); 4], w: u32, h: u32) -> usize {
+    let (w, h) = (w as f32, h as f32);
+    let (tx, ty) = ((0.02 * w).max(1.0), (0.02 * h).max(1.0));
+    let xs = q.iter().map(|p| p.0);
+    let ys = q.iter().map(|p| p.1);
+    let (min_x, max_x) = (
+        xs.clone().fold(f32::MAX, f32::min),
+        xs.fold(f32::MIN, f32::max),
+    );
+    let (min_y, max_y) = (
+        ys.clone().fold(f32::MAX, f32::min),
+        ys.fold(f32::MIN, f32::max),
+    );
+    [
+        min_x <= tx,
+        max_x >= w - 1.0 - tx,
+        min_y <= ty,
+        max_y >= h - 1.0 - ty,
+    ]
+    .into_iter()
+    .filter(|&t| t)
+    .count()
+}
+
 /// Largest angle between an edge of the quadrilateral and the nearest image axis.
 fn max_tilt_degrees(q: &[(f32, f32); 4]) -> f32 {
     (0..4)
@@ -285,6 +316,16 @@ mod tests {
             Luma([if x < 200 || y > 570 { 50 } else { 240 }])
         });
         assert!(find_screen(&ui).is_none());
+        // Nor is one whose content area's edge is slanted (a rounded panel, a gradient):
+        // the bright part reaches three sides of the image.
+        let slanted = GrayImage::from_fn(900, 600, |x, y| {
+            Luma([if (x as f32) < 200.0 + 0.05 * y as f32 || y < 6 {
+                50
+            } else {
+                240
+            }])
+        });
+        assert!(find_screen(&slanted).is_none());
     }
 
     fn inside(q: &[(f32, f32); 4], x: f32, y: f32) -> bool {
