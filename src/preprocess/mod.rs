@@ -234,7 +234,8 @@ fn round_to_u8(v: f32) -> u8 {
 }
 
 /// Resizes `img` by `scale` (each side rounded, at least 1 pixel) with [`resize_gray_to`].
-fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
+/// Public for the `preprocess_timing` example, which times [`prepare_gray`]'s steps.
+pub fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
     let w = ((img.width() as f32 * scale).round() as u32).max(1);
     let h = ((img.height() as f32 * scale).round() as u32).max(1);
     resize_gray_to(img, w, h, filter)
@@ -265,8 +266,9 @@ fn fast_resize(img: &GrayImage, w: u32, h: u32, filter: FilterType) -> Option<Gr
     GrayImage::from_raw(w, h, dst.into_vec())
 }
 
-/// Glyph height assumed when none could be measured.
-const TYPICAL_GLYPH: f32 = 16.0;
+/// Glyph height assumed when none could be measured. Public for the `preprocess_timing`
+/// example.
+pub const TYPICAL_GLYPH: f32 = 16.0;
 /// Local background brightness below which a region is taken as dark (light text on it),
 /// at most: washed-out photos lower it (see [`normalise_polarity`]).
 const DARK_BACKGROUND: u32 = 150;
