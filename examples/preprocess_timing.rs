@@ -10,9 +10,9 @@
 use image::{imageops::FilterType, DynamicImage, GrayImage};
 use leakshot::decode::{decode_file, DecodeLimits};
 use leakshot::preprocess::{
-    estimate_glyph_height, luma8, normalise_polarity, prepare_gray, resize_gray, screen,
-    stretch_contrast, unsharp, Prepared, MAX_OCR_PIXELS, SCAN_GLYPH_HEIGHT, TYPICAL_GLYPH,
-    WORKING_MAX_SIDE,
+    estimate_glyph_height, luma8, normalise_polarity_counted, prepare_gray, resize_gray, screen,
+    stretch_contrast_counted, unsharp_counted, Prepared, MAX_OCR_PIXELS, SCAN_GLYPH_HEIGHT,
+    TYPICAL_GLYPH, WORKING_MAX_SIDE,
 };
 use std::path::{Path, PathBuf};
 
@@ -120,17 +120,18 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
     let core = screen.map_or([0, 0, ocr_gray.width(), ocr_gray.height()], |s| {
         s.core.map(|v| (v as f32 * extra) as u32)
     });
-    stretch_contrast(&mut ocr_gray, core);
+    let mut levels = stretch_contrast_counted(&mut ocr_gray, core);
     laps.lap(5);
     let glyph_ocr = glyph_work.map_or(TYPICAL_GLYPH, |h| h * extra);
     if screen.is_some() {
-        unsharp(&mut ocr_gray, glyph_ocr * 0.5, 2.0);
+        levels = unsharp_counted(&mut ocr_gray, glyph_ocr * 0.5, 2.0).or(levels);
     }
     laps.lap(6);
-    normalise_polarity(
+    normalise_polarity_counted(
         &mut ocr_gray,
         (glyph_ocr * 2.0).max(10.0) as u32,
         screen.is_some(),
+        levels.as_ref(),
     );
     laps.lap(7);
     let thumb_scale = (256.0 / long as f32).min(1.0);

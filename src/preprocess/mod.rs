@@ -105,17 +105,20 @@ pub fn prepare_gray(gray: GrayImage, image: &DynamicImage, glyph_target: f32) ->
     let core = screen.map_or([0, 0, ocr_gray.width(), ocr_gray.height()], |s| {
         s.core.map(|v| (v as f32 * extra) as u32)
     });
-    stretch_contrast(&mut ocr_gray, core);
+    // Each step hands on the histogram of the image it leaves, when it has it: counting
+    // the levels of the OCR image again costs a millisecond or more.
+    let mut levels = stretch_contrast_counted(&mut ocr_gray, core);
     let glyph_ocr = glyph_work.map_or(TYPICAL_GLYPH, |h| h * extra);
     if screen.is_some() {
         // Phone photos are soft (focus, motion, moire filtering): sharpen at the scale of
         // the letters, which lifts Tesseract's reading of them markedly.
-        unsharp(&mut ocr_gray, glyph_ocr * 0.5, 2.0);
+        levels = unsharp_counted(&mut ocr_gray, glyph_ocr * 0.5, 2.0).or(levels);
     }
-    normalise_polarity(
+    normalise_polarity_counted(
         &mut ocr_gray,
         (glyph_ocr * 2.0).max(10.0) as u32,
         screen.is_some(),
+        levels.as_ref(),
     );
     let thumb_scale = (256.0 / long as f32).min(1.0);
     // Reduced in the decoded pixel format, then converted: no full-size RGB copy.
@@ -283,6 +286,17 @@ const FLATTEN_GAIN: u32 = 2;
 /// glare, a grey screen next to a white margin) leaves one white background that a
 /// single global threshold (Tesseract's) suits.
 pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
+    normalise_polarity_counted(img, radius, flatten, None);
+}
+
+/// [`normalise_polarity`], given `levels`, the histogram of `img`, when the caller has it.
+/// Public, like the other `_counted` steps, for the `preprocess_timing` example.
+pub fn normalise_polarity_counted(
+    img: &mut GrayImage,
+    radius: u32,
+    flatten: bool,
+    levels: Option<&[u64; 256]>,
+) {
     let (w, h) = img.dimensions();
     if w == 0 || h == 0 {
         return;
@@ -291,7 +305,7 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
     // histogram (not its median: a dark-theme post frame or a wide dark sidebar can cover
     // most of the image): on a washed-out photo (grey page) a mid-grey patch of moire is
     // not a dark panel.
-    let hist = histogram([samples(img)]);
+    let hist = levels.copied().unwrap_or_else(|| histogram([samples(img)]));
     let below_page = w as u64 * h as u64 * 9 / 10;
     let mut acc = 0;
     let page = hist
@@ -470,18 +484,44 @@ impl MeanGrid {
 /// Unsharp mask: `img + amount * (img - blur(img, sigma))`. The blur runs at a quarter of
 /// the resolution (it is smooth at these sigmas), which keeps it cheap on large images.
 pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
+    unsharp_counted(img, sigma, amount);
+}
+
+/// [`unsharp`], returning the histogram of the sharpened image, counted as it is written;
+/// None when the image was left as it is (too small, or `sigma` below a pixel).
+pub fn unsharp_counted(img: &mut GrayImage, sigma: f32, amount: f32) -> Option<[u64; 256]> {
     let (w, h) = img.dimensions();
     let f = 4u32;
     if w < f * 4 || h < f * 4 || sigma < 1.0 {
-        return;
+        return None;
     }
     let small = resize_gray_to(img, w / f, h / f, FilterType::Triangle);
     let blurred_small = imageproc::filter::gaussian_blur_f32(&small, (sigma / f as f32).max(0.5));
     let blurred = resize_gray_to(&blurred_small, w, h, FilterType::Triangle);
-    for (p, &b) in samples_mut(img).iter_mut().zip(samples(&blurred)) {
-        let v = *p as f32;
-        *p = (v + amount * (v - b as f32)).clamp(0.0, 255.0) as u8;
+    // The float formula evaluated once per (pixel, blurred) pair, at `pixel * 256 +
+    // blurred`: per pixel, a lookup (the clamped conversion did not vectorise).
+    let table: Vec<u8> = (0..256 * 256)
+        .map(|i| {
+            let (v, b) = ((i >> 8) as f32, (i & 255) as f32);
+            (v + amount * (v - b)).clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    // Four tables in turn, as in [`histogram`].
+    let mut counts = [[0u64; 256]; 4];
+    let mut pixels = samples_mut(img).chunks_exact_mut(4);
+    let mut blurred_quads = samples(&blurred).chunks_exact(4);
+    for (quad, bq) in (&mut pixels).zip(&mut blurred_quads) {
+        for (k, (p, &b)) in quad.iter_mut().zip(bq).enumerate() {
+            *p = table[usize::from(*p) << 8 | usize::from(b)];
+            counts[k][usize::from(*p)] += 1;
+        }
     }
+    let rest = pixels.into_remainder().iter_mut();
+    for (p, &b) in rest.zip(blurred_quads.remainder()) {
+        *p = table[usize::from(*p) << 8 | usize::from(b)];
+        counts[0][usize::from(*p)] += 1;
+    }
+    Some(std::array::from_fn(|v| counts.iter().map(|t| t[v]).sum()))
 }
 
 /// Linear stretch for washed-out images only (glare, grey phone photos): when the darkest
@@ -489,7 +529,14 @@ pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
 /// thicken anti-aliased letters until Tesseract merges them. The levels are measured in
 /// `region` (left, top, width, height) and applied to the whole image.
 pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
+    stretch_contrast_counted(img, region);
+}
+
+/// [`stretch_contrast`], returning the histogram of the whole image it leaves when `region`
+/// covers the whole image: then it is the measured one, mapped through the stretch.
+pub fn stretch_contrast_counted(img: &mut GrayImage, region: [u32; 4]) -> Option<[u64; 256]> {
     let [x0, y0, w, h] = region;
+    let whole = x0 == 0 && y0 == 0 && w >= img.width() && h >= img.height();
     let (x1, y1) = ((x0 + w).min(img.width()), (y0 + h).min(img.height()));
     let (x0, y0) = (x0.min(x1) as usize, y0.min(y1) as usize);
     let rows = samples(img).chunks_exact(img.width().max(1) as usize);
@@ -512,7 +559,7 @@ pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
     };
     let (lo, hi) = (percentile(0.002), percentile(0.998));
     if hi <= lo.saturating_add(16) || hi - lo >= 160 {
-        return;
+        return whole.then_some(hist);
     }
     let (lo_f, span) = (lo as f32, (hi - lo) as f32);
     // The same float formula, evaluated once per level instead of once per pixel.
@@ -521,6 +568,13 @@ pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
     for p in samples_mut(img) {
         *p = table[*p as usize];
     }
+    whole.then(|| {
+        let mut stretched = [0u64; 256];
+        for (&level, &count) in table.iter().zip(&hist) {
+            stretched[usize::from(level)] += count;
+        }
+        stretched
+    })
 }
 
 /// Lower-quartile height (pixels) of glyph-like connected components: dark-on-light and
@@ -1010,6 +1064,48 @@ mod tests {
         normalise_polarity(&mut fast, 12, true);
         normalise_polarity_reference(&mut reference, 12, true);
         assert!(fast == reference);
+    }
+
+    #[test]
+    fn counted_steps_hand_on_the_histogram_of_their_output() {
+        let page = synthetic_page(203, 157, 11);
+        // Washed out, so that the stretch runs, and not.
+        let washed = GrayImage::from_fn(203, 157, |x, y| {
+            image::Luma([60 + page.get_pixel(x, y)[0] / 3])
+        });
+        for img in [&page, &washed] {
+            let mut fast = img.clone();
+            let levels = stretch_contrast_counted(&mut fast, [0, 0, 203, 157]);
+            assert_eq!(levels, Some(histogram([samples(&fast)])));
+            let mut part = img.clone();
+            assert_eq!(stretch_contrast_counted(&mut part, [5, 5, 100, 100]), None);
+        }
+        let mut unblurred = page.clone();
+        assert_eq!(unsharp_counted(&mut unblurred, 0.5, 2.0), None);
+        assert!(unblurred == page);
+    }
+
+    #[test]
+    fn unsharp_table_matches_the_per_pixel_formula() {
+        for (w, h) in [(203u32, 157u32), (64, 17), (16, 16)] {
+            let img = synthetic_page(w, h, 0xabc + w as u64);
+            for (sigma, amount) in [(4.0, 2.0), (1.5, 0.7), (9.0, 3.3)] {
+                let blurred_small = imageproc::filter::gaussian_blur_f32(
+                    &resize_gray_to(&img, w / 4, h / 4, FilterType::Triangle),
+                    (sigma / 4.0f32).max(0.5),
+                );
+                let blurred = resize_gray_to(&blurred_small, w, h, FilterType::Triangle);
+                let mut reference = img.clone();
+                for (p, b) in reference.pixels_mut().zip(blurred.pixels()) {
+                    let v = p[0] as f32;
+                    p[0] = (v + amount * (v - b[0] as f32)).clamp(0.0, 255.0) as u8;
+                }
+                let mut fast = img.clone();
+                let levels = unsharp_counted(&mut fast, sigma, amount);
+                assert!(fast == reference, "{w}x{h} sigma {sigma}");
+                assert_eq!(levels, Some(histogram([samples(&fast)])));
+            }
+        }
     }
 
     #[test]
