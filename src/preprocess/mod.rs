@@ -105,17 +105,20 @@ pub fn prepare_gray(gray: GrayImage, image: &DynamicImage, glyph_target: f32) ->
     let core = screen.map_or([0, 0, ocr_gray.width(), ocr_gray.height()], |s| {
         s.core.map(|v| (v as f32 * extra) as u32)
     });
-    stretch_contrast(&mut ocr_gray, core);
+    // Each step hands on the histogram of the image it leaves, when it has it: counting
+    // the levels of the OCR image again costs a millisecond or more.
+    let mut levels = stretch_contrast_counted(&mut ocr_gray, core);
     let glyph_ocr = glyph_work.map_or(TYPICAL_GLYPH, |h| h * extra);
     if screen.is_some() {
         // Phone photos are soft (focus, motion, moire filtering): sharpen at the scale of
         // the letters, which lifts Tesseract's reading of them markedly.
-        unsharp(&mut ocr_gray, glyph_ocr * 0.5, 2.0);
+        levels = unsharp_counted(&mut ocr_gray, glyph_ocr * 0.5, 2.0).or(levels);
     }
-    normalise_polarity(
+    normalise_polarity_counted(
         &mut ocr_gray,
         (glyph_ocr * 2.0).max(10.0) as u32,
         screen.is_some(),
+        levels.as_ref(),
     );
     let thumb_scale = (256.0 / long as f32).min(1.0);
     // Reduced in the decoded pixel format, then converted: no full-size RGB copy.
@@ -234,7 +237,8 @@ fn round_to_u8(v: f32) -> u8 {
 }
 
 /// Resizes `img` by `scale` (each side rounded, at least 1 pixel) with [`resize_gray_to`].
-fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
+/// Public for the `preprocess_timing` example, which times [`prepare_gray`]'s steps.
+pub fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
     let w = ((img.width() as f32 * scale).round() as u32).max(1);
     let h = ((img.height() as f32 * scale).round() as u32).max(1);
     resize_gray_to(img, w, h, filter)
@@ -265,8 +269,9 @@ fn fast_resize(img: &GrayImage, w: u32, h: u32, filter: FilterType) -> Option<Gr
     GrayImage::from_raw(w, h, dst.into_vec())
 }
 
-/// Glyph height assumed when none could be measured.
-const TYPICAL_GLYPH: f32 = 16.0;
+/// Glyph height assumed when none could be measured. Public for the `preprocess_timing`
+/// example.
+pub const TYPICAL_GLYPH: f32 = 16.0;
 /// Local background brightness below which a region is taken as dark (light text on it),
 /// at most: washed-out photos lower it (see [`normalise_polarity`]).
 const DARK_BACKGROUND: u32 = 150;
@@ -281,6 +286,17 @@ const FLATTEN_GAIN: u32 = 2;
 /// glare, a grey screen next to a white margin) leaves one white background that a
 /// single global threshold (Tesseract's) suits.
 pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
+    normalise_polarity_counted(img, radius, flatten, None);
+}
+
+/// [`normalise_polarity`], given `levels`, the histogram of `img`, when the caller has it.
+/// Public, like the other `_counted` steps, for the `preprocess_timing` example.
+pub fn normalise_polarity_counted(
+    img: &mut GrayImage,
+    radius: u32,
+    flatten: bool,
+    levels: Option<&[u64; 256]>,
+) {
     let (w, h) = img.dimensions();
     if w == 0 || h == 0 {
         return;
@@ -289,7 +305,7 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
     // histogram (not its median: a dark-theme post frame or a wide dark sidebar can cover
     // most of the image): on a washed-out photo (grey page) a mid-grey patch of moire is
     // not a dark panel.
-    let hist = histogram([samples(img)]);
+    let hist = levels.copied().unwrap_or_else(|| histogram([samples(img)]));
     let below_page = w as u64 * h as u64 * 9 / 10;
     let mut acc = 0;
     let page = hist
@@ -397,19 +413,61 @@ struct MeanGrid {
 }
 
 impl MeanGrid {
+    /// Built from column sums over the current window's rows, slid down the image (each
+    /// row added once and removed once), and one prefix sum across them per grid row: a
+    /// full summed-area table wrote four bytes per pixel and was most of the cost. Sums
+    /// wrap, so a window's sum is exact whenever it fits a `u32` (16.8 M pixels or fewer).
     fn new(img: &GrayImage, radius: u32, step: u32) -> MeanGrid {
-        let integral = SummedArea::new(img);
         let (w, h) = img.dimensions();
         let (cols, rows) = (w.div_ceil(step), h.div_ceil(step));
-        let mut means = Vec::with_capacity((cols * rows) as usize);
+        let mut means = Vec::with_capacity(cols as usize * rows as usize);
+        if w == 0 || h == 0 {
+            return MeanGrid { step, cols, means };
+        }
+        let width = w as usize;
+        let row = |y: u32| &samples(img)[y as usize * width..][..width];
+        // Each grid column's window, columns `x0..x1`, the same on every grid row.
+        let spans: Vec<(usize, usize)> = (0..cols)
+            .map(|gx| {
+                let x = (gx * step + step / 2).min(w - 1);
+                (
+                    x.saturating_sub(radius) as usize,
+                    (x + radius).min(w - 1) as usize + 1,
+                )
+            })
+            .collect();
+        // `column[x]` sums rows `top..bottom` of column `x`; `prefix[x]` sums `column[..x]`.
+        let mut column = vec![0u32; width];
+        let mut prefix = vec![0u32; width + 1];
+        let (mut top, mut bottom) = (0u32, 0u32);
         for gy in 0..rows {
             let y = (gy * step + step / 2).min(h - 1);
-            let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
-            for gx in 0..cols {
-                let x = (gx * step + step / 2).min(w - 1);
-                let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
-                let n = (x1 - x0 + 1) * (y1 - y0 + 1);
-                let mean = integral.sum(x0, y0, x1, y1) / n;
+            let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1) + 1);
+            if y0 >= bottom {
+                // No row in common with the last window (a radius below the step).
+                column.fill(0);
+                (top, bottom) = (y0, y0);
+            }
+            for y in bottom..y1 {
+                for (c, &v) in column.iter_mut().zip(row(y)) {
+                    *c = c.wrapping_add(u32::from(v));
+                }
+            }
+            for y in top..y0 {
+                for (c, &v) in column.iter_mut().zip(row(y)) {
+                    *c = c.wrapping_sub(u32::from(v));
+                }
+            }
+            (top, bottom) = (y0, y1);
+            let mut acc = 0u32;
+            for (p, &c) in prefix[1..].iter_mut().zip(&column) {
+                acc = acc.wrapping_add(c);
+                *p = acc;
+            }
+            let height = y1 - y0;
+            for &(x0, x1) in &spans {
+                let n = (x1 - x0) as u32 * height;
+                let mean = prefix[x1].wrapping_sub(prefix[x0]) / n;
                 means.push(u8::try_from(mean).unwrap_or(u8::MAX));
             }
         }
@@ -423,61 +481,47 @@ impl MeanGrid {
     }
 }
 
-/// Summed-area table of a grey image: `(w + 1) x (h + 1)` sums with a zero first row and
-/// column. Built over row slices: imageproc's `integral_image` reads and writes every
-/// pixel through bounds-checked accessors, and showed in scan profiles. Sums wrap, as
-/// imageproc's do in release builds: a window's sum is exact whenever it fits a `u32`
-/// (any window of 16.8 M pixels or fewer).
-struct SummedArea {
-    stride: usize,
-    sums: Vec<u32>,
-}
-
-impl SummedArea {
-    fn new(img: &GrayImage) -> SummedArea {
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        let stride = w + 1;
-        let mut sums = vec![0u32; stride * (h + 1)];
-        if w > 0 {
-            for (y, row) in samples(img).chunks_exact(w).enumerate() {
-                let (done, rest) = sums.split_at_mut((y + 1) * stride);
-                let above = &done[y * stride..];
-                let mut acc = 0u32;
-                for ((out, &up), &v) in rest[1..stride].iter_mut().zip(&above[1..]).zip(row) {
-                    acc = acc.wrapping_add(u32::from(v));
-                    *out = up.wrapping_add(acc);
-                }
-            }
-        }
-        SummedArea { stride, sums }
-    }
-
-    /// Sum of the pixels in columns `x0..=x1` of rows `y0..=y1` (inside the image).
-    fn sum(&self, x0: u32, y0: u32, x1: u32, y1: u32) -> u32 {
-        let (top, bottom) = (y0 as usize * self.stride, (y1 as usize + 1) * self.stride);
-        let (left, right) = (x0 as usize, x1 as usize + 1);
-        self.sums[bottom + right]
-            .wrapping_add(self.sums[top + left])
-            .wrapping_sub(self.sums[top + right])
-            .wrapping_sub(self.sums[bottom + left])
-    }
-}
-
 /// Unsharp mask: `img + amount * (img - blur(img, sigma))`. The blur runs at a quarter of
 /// the resolution (it is smooth at these sigmas), which keeps it cheap on large images.
 pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
+    unsharp_counted(img, sigma, amount);
+}
+
+/// [`unsharp`], returning the histogram of the sharpened image, counted as it is written;
+/// None when the image was left as it is (too small, or `sigma` below a pixel).
+pub fn unsharp_counted(img: &mut GrayImage, sigma: f32, amount: f32) -> Option<[u64; 256]> {
     let (w, h) = img.dimensions();
     let f = 4u32;
     if w < f * 4 || h < f * 4 || sigma < 1.0 {
-        return;
+        return None;
     }
     let small = resize_gray_to(img, w / f, h / f, FilterType::Triangle);
     let blurred_small = imageproc::filter::gaussian_blur_f32(&small, (sigma / f as f32).max(0.5));
     let blurred = resize_gray_to(&blurred_small, w, h, FilterType::Triangle);
-    for (p, &b) in samples_mut(img).iter_mut().zip(samples(&blurred)) {
-        let v = *p as f32;
-        *p = (v + amount * (v - b as f32)).clamp(0.0, 255.0) as u8;
+    // The float formula evaluated once per (pixel, blurred) pair, at `pixel * 256 +
+    // blurred`: per pixel, a lookup (the clamped conversion did not vectorise).
+    let table: Vec<u8> = (0..256 * 256)
+        .map(|i| {
+            let (v, b) = ((i >> 8) as f32, (i & 255) as f32);
+            (v + amount * (v - b)).clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    // Four tables in turn, as in [`histogram`].
+    let mut counts = [[0u64; 256]; 4];
+    let mut pixels = samples_mut(img).chunks_exact_mut(4);
+    let mut blurred_quads = samples(&blurred).chunks_exact(4);
+    for (quad, bq) in (&mut pixels).zip(&mut blurred_quads) {
+        for (k, (p, &b)) in quad.iter_mut().zip(bq).enumerate() {
+            *p = table[usize::from(*p) << 8 | usize::from(b)];
+            counts[k][usize::from(*p)] += 1;
+        }
     }
+    let rest = pixels.into_remainder().iter_mut();
+    for (p, &b) in rest.zip(blurred_quads.remainder()) {
+        *p = table[usize::from(*p) << 8 | usize::from(b)];
+        counts[0][usize::from(*p)] += 1;
+    }
+    Some(std::array::from_fn(|v| counts.iter().map(|t| t[v]).sum()))
 }
 
 /// Linear stretch for washed-out images only (glare, grey phone photos): when the darkest
@@ -485,7 +529,14 @@ pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
 /// thicken anti-aliased letters until Tesseract merges them. The levels are measured in
 /// `region` (left, top, width, height) and applied to the whole image.
 pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
+    stretch_contrast_counted(img, region);
+}
+
+/// [`stretch_contrast`], returning the histogram of the whole image it leaves when `region`
+/// covers the whole image: then it is the measured one, mapped through the stretch.
+pub fn stretch_contrast_counted(img: &mut GrayImage, region: [u32; 4]) -> Option<[u64; 256]> {
     let [x0, y0, w, h] = region;
+    let whole = x0 == 0 && y0 == 0 && w >= img.width() && h >= img.height();
     let (x1, y1) = ((x0 + w).min(img.width()), (y0 + h).min(img.height()));
     let (x0, y0) = (x0.min(x1) as usize, y0.min(y1) as usize);
     let rows = samples(img).chunks_exact(img.width().max(1) as usize);
@@ -508,7 +559,7 @@ pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
     };
     let (lo, hi) = (percentile(0.002), percentile(0.998));
     if hi <= lo.saturating_add(16) || hi - lo >= 160 {
-        return;
+        return whole.then_some(hist);
     }
     let (lo_f, span) = (lo as f32, (hi - lo) as f32);
     // The same float formula, evaluated once per level instead of once per pixel.
@@ -517,6 +568,13 @@ pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
     for p in samples_mut(img) {
         *p = table[*p as usize];
     }
+    whole.then(|| {
+        let mut stretched = [0u64; 256];
+        for (&level, &count) in table.iter().zip(&hist) {
+            stretched[usize::from(level)] += count;
+        }
+        stretched
+    })
 }
 
 /// Lower-quartile height (pixels) of glyph-like connected components: dark-on-light and
@@ -532,11 +590,7 @@ pub fn estimate_glyph_height(gray: &GrayImage) -> Option<f32> {
     } else {
         gray
     };
-    let mut heights = Vec::new();
-    for dark in [true, false] {
-        let mask = local_mask(img, 12, 18, dark);
-        heights.extend(component_heights(&mask));
-    }
+    let mut heights = glyph_heights(img, GLYPH_RADIUS);
     if heights.len() < 20 {
         return None;
     }
@@ -546,64 +600,88 @@ pub fn estimate_glyph_height(gray: &GrayImage) -> Option<f32> {
     Some(heights[heights.len() / 4] / s)
 }
 
-/// Pixels differing from their local mean by more than `delta`, darker (`dark`) or lighter.
-fn local_mask(img: &GrayImage, radius: u32, delta: i32, dark: bool) -> GrayImage {
-    let grid = MeanGrid::new(img, radius, 2);
-    let (w, h) = img.dimensions();
-    let mut mask = GrayImage::new(w, h);
-    if w == 0 {
-        return mask;
-    }
-    let step = grid.step as usize;
-    // Row by row, one local mean per `step` pixels: no per-pixel coordinate arithmetic.
-    let rows = samples(img).chunks_exact(w as usize);
-    let mask_rows = samples_mut(&mut mask).chunks_exact_mut(w as usize);
-    for (y, (src, dst)) in rows.zip(mask_rows).enumerate() {
-        let runs = src.chunks(step).zip(dst.chunks_mut(step));
-        for ((src, dst), &mean) in runs.zip(grid.row(y as u32)) {
-            let mean = i32::from(mean);
-            for (&v, out) in src.iter().zip(dst) {
-                let v = i32::from(v);
-                let hit = if dark {
-                    v < mean - delta
-                } else {
-                    v > mean + delta
-                };
-                *out = if hit { 255 } else { 0 };
-            }
-        }
-    }
-    mask
-}
+/// Radius of the local mean that glyph pixels are judged against.
+const GLYPH_RADIUS: u32 = 12;
+/// How far (levels) a glyph pixel lies below or above its local mean.
+const GLYPH_DELTA: i32 = 18;
 
-/// Heights of components shaped like glyphs (not lines, boxes or specks).
-fn component_heights(mask: &GrayImage) -> Vec<f32> {
-    use imageproc::region_labelling::{connected_components, Connectivity};
-    let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8]));
-    // Labels are dense (1..=n): a vector of boxes [x0, y0, x1, y1, pixel count].
-    let width = labels.width() as usize;
-    let len = width * labels.height() as usize;
-    // Row slices rather than `enumerate_pixels`: this runs twice per image on ~1.5 MP.
-    let labels = &labels.as_raw()[..len];
-    let n = labels.iter().copied().max().unwrap_or(0) as usize;
-    let mut boxes = vec![[u32::MAX, u32::MAX, 0, 0, 0]; n + 1];
-    for (y, row) in labels.chunks_exact(width.max(1)).enumerate() {
-        for (x, &l) in row.iter().enumerate() {
-            if l == 0 {
-                continue;
+/// Heights of components shaped like glyphs (not lines, boxes or specks), in no particular
+/// order. The components are the 8-connected sets of pixels darker than the mean of their
+/// `radius` window by more than [`GLYPH_DELTA`], and those of pixels lighter by as much.
+/// Both kinds are found in one pass, as runs of a row joined to the touching runs of the
+/// row above: a mask image and a label image per kind cost more than the rest of the
+/// estimate, and one mean grid serves both.
+fn glyph_heights(img: &GrayImage, radius: u32) -> Vec<f32> {
+    let (w, h) = img.dimensions();
+    if w == 0 || h == 0 {
+        return Vec::new();
+    }
+    let grid = MeanGrid::new(img, radius, 2);
+    let step = grid.step as usize;
+    let mut runs: Vec<Run> = Vec::new();
+    // `runs[row_starts[y]..row_starts[y + 1]]` are row `y`'s, left to right.
+    let mut row_starts = Vec::with_capacity(h as usize + 1);
+    let mut kinds = vec![Kind::Neither as u8; w as usize];
+    for (y, src) in samples(img).chunks_exact(w as usize).enumerate() {
+        row_starts.push(runs.len());
+        let cells = src.chunks(step).zip(kinds.chunks_mut(step));
+        for ((src, dst), &mean) in cells.zip(grid.row(y as u32)) {
+            let mean = i32::from(mean);
+            let (dark_below, light_above) = (mean - GLYPH_DELTA, mean + GLYPH_DELTA);
+            for (&v, kind) in src.iter().zip(dst) {
+                let v = i32::from(v);
+                *kind = u8::from(v < dark_below) * Kind::Dark as u8
+                    + u8::from(v > light_above) * Kind::Light as u8;
             }
-            let (x, y) = (x as u32, y as u32);
-            let b = &mut boxes[l as usize];
-            b[0] = b[0].min(x);
-            b[1] = b[1].min(y);
-            b[2] = b[2].max(x);
-            b[3] = b[3].max(y);
-            b[4] += 1;
         }
+        let mut x = 0;
+        while x < kinds.len() {
+            let kind = kinds[x];
+            let start = x;
+            x += kinds[x..].iter().take_while(|&&k| k == kind).count();
+            if kind != Kind::Neither as u8 {
+                runs.push(Run {
+                    x0: start as u32,
+                    x1: x as u32 - 1,
+                    y: y as u32,
+                    dark: kind == Kind::Dark as u8,
+                });
+            }
+        }
+    }
+    row_starts.push(runs.len());
+    let mut parent: Vec<u32> = (0..runs.len() as u32).collect();
+    for rows in row_starts.windows(3) {
+        let (above, here) = (rows[0]..rows[1], rows[1]..rows[2]);
+        let mut first = above.start;
+        for i in here {
+            let run = runs[i];
+            // Runs above that end left of this one's reach cannot touch it or the next.
+            while first < above.end && runs[first].x1 + 1 < run.x0 {
+                first += 1;
+            }
+            let touching = runs[first..above.end]
+                .iter()
+                .take_while(|a| a.x0 <= run.x1 + 1);
+            for (j, a) in touching.enumerate() {
+                if a.dark == run.dark {
+                    union(&mut parent, first + j, i);
+                }
+            }
+        }
+    }
+    // Per component, at its root run: [x0, y0, x1, y1, pixel count].
+    let mut boxes = vec![[u32::MAX, u32::MAX, 0, 0, 0]; runs.len()];
+    for (i, run) in runs.iter().enumerate() {
+        let b = &mut boxes[find(&mut parent, i) as usize];
+        b[0] = b[0].min(run.x0);
+        b[1] = b[1].min(run.y);
+        b[2] = b[2].max(run.x1);
+        b[3] = b[3].max(run.y);
+        b[4] += run.x1 - run.x0 + 1;
     }
     boxes
         .iter()
-        .skip(1)
         .filter(|b| b[4] > 0)
         .filter_map(|b| {
             let (w, h) = ((b[2] - b[0] + 1) as f32, (b[3] - b[1] + 1) as f32);
@@ -612,6 +690,40 @@ fn component_heights(mask: &GrayImage) -> Vec<f32> {
             (glyph_like && fill > 0.12 && fill < 0.9).then_some(h)
         })
         .collect()
+}
+
+/// How a pixel stands against its local mean, for [`glyph_heights`].
+#[derive(Clone, Copy, PartialEq)]
+#[repr(u8)]
+enum Kind {
+    Neither = 0,
+    Dark = 1,
+    Light = 2,
+}
+
+/// Pixels of one kind next to each other in row `y`: columns `x0..=x1`.
+#[derive(Clone, Copy)]
+struct Run {
+    x0: u32,
+    x1: u32,
+    y: u32,
+    dark: bool,
+}
+
+/// The root of `i`'s set in the union-find forest `parent`, halving the path on the way.
+fn find(parent: &mut [u32], mut i: usize) -> u32 {
+    while parent[i] as usize != i {
+        let up = parent[parent[i] as usize];
+        parent[i] = up;
+        i = up as usize;
+    }
+    i as u32
+}
+
+/// Joins the sets of `a` and `b`; the lower root becomes the root of both.
+fn union(parent: &mut [u32], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    parent[ra.max(rb) as usize] = ra.min(rb);
 }
 
 #[cfg(test)]
@@ -767,65 +879,82 @@ mod tests {
         })
     }
 
+    /// [`glyph_heights`] as it was computed before: a mask per kind from the per-pixel
+    /// formula, imageproc's labelling, boxes gathered pixel by pixel; sorted.
+    fn glyph_heights_reference(img: &GrayImage, radius: u32) -> Vec<f32> {
+        let (w, h) = img.dimensions();
+        let means = reference_means(img, radius, 2);
+        let mut heights = Vec::new();
+        for dark in [true, false] {
+            let mask = GrayImage::from_fn(w, h, |x, y| {
+                let (mean, v) = (
+                    means.get_pixel(x, y)[0] as i32,
+                    img.get_pixel(x, y)[0] as i32,
+                );
+                let hit = if dark { v < mean - 18 } else { v > mean + 18 };
+                image::Luma([if hit { 255 } else { 0 }])
+            });
+            let labels = imageproc::region_labelling::connected_components(
+                &mask,
+                imageproc::region_labelling::Connectivity::Eight,
+                image::Luma([0u8]),
+            );
+            let n = labels.pixels().map(|l| l[0]).max().unwrap_or(0) as usize;
+            let mut boxes = vec![[u32::MAX, u32::MAX, 0, 0, 0]; n + 1];
+            for (x, y, l) in labels.enumerate_pixels() {
+                let b = &mut boxes[l[0] as usize];
+                b[0] = b[0].min(x);
+                b[1] = b[1].min(y);
+                b[2] = b[2].max(x);
+                b[3] = b[3].max(y);
+                b[4] += 1;
+            }
+            heights.extend(boxes.iter().skip(1).filter(|b| b[4] > 0).filter_map(|b| {
+                let (w, h) = ((b[2] - b[0] + 1) as f32, (b[3] - b[1] + 1) as f32);
+                let fill = b[4] as f32 / (w * h);
+                let glyph_like = (4.0..=80.0).contains(&h) && w <= 1.6 * h && w >= 0.15 * h;
+                (glyph_like && fill > 0.12 && fill < 0.9).then_some(h)
+            }));
+        }
+        heights.sort_by(f32::total_cmp);
+        heights
+    }
+
     #[test]
-    fn local_mask_matches_the_per_pixel_formula() {
-        for (i, (w, h)) in [(203u32, 157u32), (64, 64), (1, 9), (37, 1)]
+    fn glyph_heights_match_masks_and_labelling() {
+        let rings = GrayImage::from_fn(240, 120, |x, y| {
+            // Ring-shaped "letters" of several sizes, a pixel apart, dark on light and
+            // light on a dark band.
+            let size = 5 + (x / 40) * 3;
+            let (cx, cy) = (x % size, y % size);
+            let inside = cx < size - 1 && cy < size - 1;
+            let edge = inside && (cx == 0 || cy == 0 || cx == size - 2 || cy == size - 2);
+            let band = y > 80;
+            image::Luma([match (band, edge) {
+                (false, true) => 30,
+                (false, false) => 230,
+                (true, true) => 240,
+                (true, false) => 25,
+            }])
+        });
+        assert!(glyph_heights_reference(&rings, 12).len() >= 20);
+        let mut fast = glyph_heights(&rings, 12);
+        fast.sort_by(f32::total_cmp);
+        assert_eq!(fast, glyph_heights_reference(&rings, 12));
+        for (i, (w, h)) in [(203u32, 157u32), (64, 64), (1, 9), (37, 1), (2, 2)]
             .into_iter()
             .enumerate()
         {
             let img = synthetic_page(w, h, 0x5151 + i as u64);
             for radius in [1, 12, 40] {
-                let means = reference_means(&img, radius, 2);
-                for dark in [true, false] {
-                    let reference = GrayImage::from_fn(w, h, |x, y| {
-                        let (mean, v) = (
-                            means.get_pixel(x, y)[0] as i32,
-                            img.get_pixel(x, y)[0] as i32,
-                        );
-                        let hit = if dark { v < mean - 18 } else { v > mean + 18 };
-                        image::Luma([if hit { 255 } else { 0 }])
-                    });
-                    assert!(
-                        local_mask(&img, radius, 18, dark) == reference,
-                        "{w}x{h} radius {radius} dark {dark}"
-                    );
-                }
+                let mut fast = glyph_heights(&img, radius);
+                fast.sort_by(f32::total_cmp);
+                let reference = glyph_heights_reference(&img, radius);
+                assert_eq!(fast, reference, "{w}x{h} radius {radius}");
             }
         }
-    }
-
-    #[test]
-    fn component_heights_match_a_per_pixel_scan() {
-        let img = synthetic_page(203, 157, 7);
-        let mask = local_mask(&img, 12, 18, true);
-        let labels = imageproc::region_labelling::connected_components(
-            &mask,
-            imageproc::region_labelling::Connectivity::Eight,
-            image::Luma([0u8]),
-        );
-        let n = labels.pixels().map(|l| l[0]).max().unwrap_or(0) as usize;
-        let mut boxes = vec![[u32::MAX, u32::MAX, 0, 0, 0]; n + 1];
-        for (x, y, l) in labels.enumerate_pixels() {
-            let b = &mut boxes[l[0] as usize];
-            b[0] = b[0].min(x);
-            b[1] = b[1].min(y);
-            b[2] = b[2].max(x);
-            b[3] = b[3].max(y);
-            b[4] += 1;
-        }
-        let reference: Vec<f32> = boxes
-            .iter()
-            .skip(1)
-            .filter(|b| b[4] > 0)
-            .filter_map(|b| {
-                let (w, h) = ((b[2] - b[0] + 1) as f32, (b[3] - b[1] + 1) as f32);
-                let fill = b[4] as f32 / (w * h);
-                let glyph_like = (4.0..=80.0).contains(&h) && w <= 1.6 * h && w >= 0.15 * h;
-                (glyph_like && fill > 0.12 && fill < 0.9).then_some(h)
-            })
-            .collect();
-        assert!(!reference.is_empty());
-        assert_eq!(component_heights(&mask), reference);
+        assert!(!glyph_heights_reference(&synthetic_page(203, 157, 7), 12).is_empty());
+        assert!(glyph_heights(&GrayImage::new(0, 5), 12).is_empty());
     }
 
     #[test]
@@ -935,6 +1064,48 @@ mod tests {
         normalise_polarity(&mut fast, 12, true);
         normalise_polarity_reference(&mut reference, 12, true);
         assert!(fast == reference);
+    }
+
+    #[test]
+    fn counted_steps_hand_on_the_histogram_of_their_output() {
+        let page = synthetic_page(203, 157, 11);
+        // Washed out, so that the stretch runs, and not.
+        let washed = GrayImage::from_fn(203, 157, |x, y| {
+            image::Luma([60 + page.get_pixel(x, y)[0] / 3])
+        });
+        for img in [&page, &washed] {
+            let mut fast = img.clone();
+            let levels = stretch_contrast_counted(&mut fast, [0, 0, 203, 157]);
+            assert_eq!(levels, Some(histogram([samples(&fast)])));
+            let mut part = img.clone();
+            assert_eq!(stretch_contrast_counted(&mut part, [5, 5, 100, 100]), None);
+        }
+        let mut unblurred = page.clone();
+        assert_eq!(unsharp_counted(&mut unblurred, 0.5, 2.0), None);
+        assert!(unblurred == page);
+    }
+
+    #[test]
+    fn unsharp_table_matches_the_per_pixel_formula() {
+        for (w, h) in [(203u32, 157u32), (64, 17), (16, 16)] {
+            let img = synthetic_page(w, h, 0xabc + w as u64);
+            for (sigma, amount) in [(4.0, 2.0), (1.5, 0.7), (9.0, 3.3)] {
+                let blurred_small = imageproc::filter::gaussian_blur_f32(
+                    &resize_gray_to(&img, w / 4, h / 4, FilterType::Triangle),
+                    (sigma / 4.0f32).max(0.5),
+                );
+                let blurred = resize_gray_to(&blurred_small, w, h, FilterType::Triangle);
+                let mut reference = img.clone();
+                for (p, b) in reference.pixels_mut().zip(blurred.pixels()) {
+                    let v = p[0] as f32;
+                    p[0] = (v + amount * (v - b[0] as f32)).clamp(0.0, 255.0) as u8;
+                }
+                let mut fast = img.clone();
+                let levels = unsharp_counted(&mut fast, sigma, amount);
+                assert!(fast == reference, "{w}x{h} sigma {sigma}");
+                assert_eq!(levels, Some(histogram([samples(&fast)])));
+            }
+        }
     }
 
     #[test]
