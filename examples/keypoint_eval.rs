@@ -17,7 +17,8 @@ use leakshot::fingerprint::keypoints::{
 
 /// Ways of turning one image-to-system match into a score; the first is the one the
 /// per-image lines and breakdowns use.
-const SCORES: &[(&str, fn(&LayoutMatch) -> f32)] = &[
+const SCORES: &[(&str, ScoreFn)] = &[
+    ("distinct", |m| m.distinct as f32),
     ("inliers", |m| m.inliers as f32),
     ("spread", |m| m.spread),
     ("inliers*sqrt(coverage)", |m| {
@@ -27,6 +28,8 @@ const SCORES: &[(&str, fn(&LayoutMatch) -> f32)] = &[
     ("coverage", |m| m.coverage),
     ("spread*ratio", |m| m.spread * m.inlier_ratio),
 ];
+
+type ScoreFn = fn(&LayoutMatch) -> f32;
 
 struct System {
     name: String,
@@ -75,6 +78,9 @@ fn main() -> anyhow::Result<()> {
     let extract_opts = ExtractOptions::default();
     let match_opts = MatchOptions::default();
     let limits = DecodeLimits::default();
+    // KP_RECTIFY=1: also match the rectified screen of images that look like photos of one.
+    let rectify_photos = std::env::var("KP_RECTIFY").is_ok_and(|v| v == "1");
+    let mut rectified = 0usize;
 
     let t = Instant::now();
     let systems = load_systems(&corpus.join("templates"), &extract_opts, &limits)?;
@@ -100,27 +106,40 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let scale = working_scale(&gray);
         t_glyph += t.elapsed();
-        let keys = match extract(&gray, scale, &extract_opts) {
-            Ok(k) => k,
+        let mut views = match extract(&gray, scale, &extract_opts) {
+            Ok(k) => vec![k],
             Err(e) => {
                 eprintln!("{file}: {e}");
                 continue;
             }
         };
+        // A photographed screen, rectified as the scan's preprocessing does, as a second view.
+        if rectify_photos {
+            if let Some(screen) = leakshot::preprocess::screen::find_screen(&gray) {
+                let flat = leakshot::preprocess::screen::rectify(&gray, &screen);
+                match extract(&flat, working_scale(&flat), &extract_opts) {
+                    Ok(k) => {
+                        views.push(k);
+                        rectified += 1;
+                    }
+                    Err(e) => eprintln!("{file} (rectified): {e}"),
+                }
+            }
+        }
         t_extract += t.elapsed();
-        n_points += keys.points.len();
+        n_points += views[0].points.len();
         let t = Instant::now();
         let matches = systems
             .iter()
             .map(|s| {
-                s.references
+                views
                     .iter()
-                    .filter_map(|r| match_reference(&keys, r, &match_opts))
-                    .max_by(|a, b| {
-                        a.inliers
-                            .cmp(&b.inliers)
-                            .then(a.spread.total_cmp(&b.spread))
+                    .flat_map(|keys| {
+                        s.references
+                            .iter()
+                            .filter_map(|r| match_reference(keys, r, &match_opts))
                     })
+                    .max_by_key(|m| (m.distinct, m.inliers))
             })
             .collect();
         t_match += t.elapsed();
@@ -149,7 +168,8 @@ fn main() -> anyhow::Result<()> {
             .and_then(|i| r.matches[i].as_ref())
             .map(|m| {
                 format!(
-                    "inl {} put {} ratio {:.2} cov {:.2} spread {:.2} s {:.2} lvl {}",
+                    "dist {} inl {} put {} ratio {:.2} cov {:.2} spread {:.2} s {:.2} lvl {}",
+                    m.distinct,
                     m.inliers,
                     m.putative,
                     m.inlier_ratio,
@@ -175,14 +195,17 @@ fn main() -> anyhow::Result<()> {
 
     let n = rows.len().max(1) as f64;
     println!(
-        "\n== {} images, {} systems, {} references",
+        "\n== {} images, {} systems, {} references; rectified screens also matched: {} ({} found)",
         rows.len(),
         systems.len(),
-        n_refs
+        n_refs,
+        rectify_photos,
+        rectified
     );
     println!(
-        "cost: enrolment {:.1} ms/reference (5 levels); image glyph estimate {:.1} ms, extraction incl. glyph {:.1} ms/image ({:.0} keypoints); matching {:.2} ms/image/template ({} references each)",
+        "cost: enrolment {:.1} ms/reference ({} levels); image glyph estimate {:.1} ms, extraction incl. glyph {:.1} ms/image ({:.0} keypoints); matching {:.2} ms/image/template ({} references each)",
         enroll_ms,
+        leakshot::fingerprint::keypoints::REFERENCE_LEVELS.len(),
         t_glyph.as_secs_f64() * 1e3 / n,
         t_extract.as_secs_f64() * 1e3 / n,
         n_points as f64 / n,
@@ -195,7 +218,7 @@ fn main() -> anyhow::Result<()> {
         "{:<24} {:>6} {:>9} {:>9} {:>9} {:>12} {:>10}",
         "score", "AUC", "R@1%FPR", "R@5%FPR", "attrib", "AUC vs hard", "R@5% weak"
     );
-    for s in 0..SCORES.len() {
+    for (s, (score_name, _)) in SCORES.iter().enumerate() {
         let pos: Vec<f32> = rows
             .iter()
             .filter(|r| r.leak)
@@ -223,7 +246,7 @@ fn main() -> anyhow::Result<()> {
             .count();
         println!(
             "{:<24} {:>6.3} {:>9.2} {:>9.2} {:>9.2} {:>12.3} {:>10.2}",
-            SCORES[s].0,
+            score_name,
             auc(&pos, &neg),
             recall_at_fpr(&pos, &neg, 0.01),
             recall_at_fpr(&pos, &neg, 0.05),

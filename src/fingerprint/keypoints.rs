@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 pub const TARGET_GLYPH: f32 = 6.0;
 
 /// Scales of a reference relative to its glyph-normalised size: a quarter octave apart,
-/// so an image is within an eighth of an octave of one of them (BRIEF tolerates ~15%).
-pub const REFERENCE_LEVELS: [f32; 5] = [0.707, 0.841, 1.0, 1.189, 1.414];
+/// so an image is within an eighth of an octave of one of them (BRIEF tolerates ~15%),
+/// three each way: a posted image's glyph estimate is often a third off.
+pub const REFERENCE_LEVELS: [f32; 7] = [0.595, 0.707, 0.841, 1.0, 1.189, 1.414, 1.682];
 
 /// Bits of a descriptor.
 pub const DESCRIPTOR_BITS: usize = 256;
@@ -328,6 +329,8 @@ pub struct MatchOptions {
     pub max_rotation: f32,
     /// Cells per side of the grid over the reference that `spread` counts.
     pub spread_grid: u32,
+    /// Side (working pixels, about four glyph heights) of the cells `distinct` counts.
+    pub distinct_cell: f32,
 }
 
 impl Default for MatchOptions {
@@ -340,6 +343,7 @@ impl Default for MatchOptions {
             max_scale_error: 1.35,
             max_rotation: 0.25,
             spread_grid: 8,
+            distinct_cell: 24.0,
         }
     }
 }
@@ -360,11 +364,15 @@ pub struct LayoutMatch {
     pub coverage: f32,
     /// Share of the cells of a grid over the reference holding an inlier.
     pub spread: f32,
+    /// Small cells (`MatchOptions::distinct_cell`) of the reference holding an inlier: the
+    /// inlier count with clusters (one icon's corners, a repeated glyph) counted once.
+    pub distinct: usize,
     /// Reference pixels to image pixels.
     pub transform: Similarity,
 }
 
-/// Best match of `image` to any level of `reference` (by inlier count, then spread).
+/// Best match of `image` to any level of `reference` (by distinct inlier cells, then
+/// inliers).
 pub fn match_reference(
     image: &Keypoints,
     reference: &ReferenceKeypoints,
@@ -379,11 +387,7 @@ pub fn match_reference(
             m.level = i;
             Some(m)
         })
-        .max_by(|a, b| {
-            a.inliers
-                .cmp(&b.inliers)
-                .then(a.spread.total_cmp(&b.spread))
-        })
+        .max_by_key(|m| (m.distinct, m.inliers))
 }
 
 /// A putative correspondence in working pixels: reference point, image point.
@@ -424,6 +428,15 @@ pub fn match_level(
         let cy = ((p.r.1 / ref_h.max(1.0)) * g as f32).clamp(0.0, g as f32 - 1.0) as usize;
         cells[cy * g + cx] = true;
     }
+    let mut small_cells: Vec<(i32, i32)> = in_pairs
+        .iter()
+        .map(|p| {
+            let c = opts.distinct_cell.max(1.0);
+            ((p.r.0 / c) as i32, (p.r.1 / c) as i32)
+        })
+        .collect();
+    small_cells.sort_unstable();
+    small_cells.dedup();
     let coverage = ((x1 - x0).max(0.0) * (y1 - y0).max(0.0)) / (ref_w * ref_h).max(1.0);
     // Working-pixel model to image pixels: x_img = (s R (rs x_ref) + t) / is.
     let (a, b) = model.ab();
@@ -435,6 +448,7 @@ pub fn match_level(
         inlier_ratio: inliers.len() as f32 / putative.max(1) as f32,
         coverage: coverage.min(1.0),
         spread: cells.iter().filter(|&&c| c).count() as f32 / (g * g) as f32,
+        distinct: small_cells.len(),
         transform,
     })
 }
