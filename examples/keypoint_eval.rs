@@ -18,22 +18,40 @@ use leakshot::fingerprint::keypoints::{
 /// Ways of turning one image-to-system match into a score; the first is the one the
 /// per-image lines and breakdowns use.
 const SCORES: &[(&str, ScoreFn)] = &[
-    ("distinct", |m| m.distinct as f32),
-    ("inliers", |m| m.inliers as f32),
-    ("spread", |m| m.spread),
-    ("inliers*sqrt(coverage)", |m| {
-        m.inliers as f32 * m.coverage.sqrt()
+    ("distinct", |s| s.m.distinct as f32),
+    ("inliers", |s| s.m.inliers as f32),
+    ("spread", |s| s.m.spread),
+    ("inliers*sqrt(coverage)", |s| {
+        s.m.inliers as f32 * s.m.coverage.sqrt()
     }),
-    ("inlier_ratio", |m| m.inlier_ratio),
-    ("coverage", |m| m.coverage),
-    ("spread*ratio", |m| m.spread * m.inlier_ratio),
+    ("inlier_ratio", |s| s.m.inlier_ratio),
+    ("coverage", |s| s.m.coverage),
+    ("spread*ratio", |s| s.m.spread * s.m.inlier_ratio),
+    ("org_inliers (KP_ORG=1)", |s| s.org as f32),
+    ("distinct if org_inliers>=2", |s| {
+        if s.org >= 2 {
+            s.m.distinct as f32
+        } else {
+            0.0
+        }
+    }),
 ];
 
-type ScoreFn = fn(&LayoutMatch) -> f32;
+type ScoreFn = fn(&SysMatch) -> f32;
+
+/// An image's best match to one system, with how many of its inliers fall on the words
+/// that name the organisation on that reference.
+struct SysMatch {
+    m: LayoutMatch,
+    org: usize,
+}
 
 struct System {
     name: String,
     references: Vec<ReferenceKeypoints>,
+    /// Per reference: boxes (reference pixels, grown by half their height) of the words
+    /// enrollment takes as naming the organisation. Empty without KP_ORG=1.
+    org_boxes: Vec<Vec<[f32; 4]>>,
 }
 
 /// One evaluated image.
@@ -45,7 +63,7 @@ struct Row {
     transforms: Vec<String>,
     enrolled_page: bool,
     /// Per system (in `systems` order): best match over its references, if any.
-    matches: Vec<Option<LayoutMatch>>,
+    matches: Vec<Option<SysMatch>>,
 }
 
 impl Row {
@@ -135,11 +153,18 @@ fn main() -> anyhow::Result<()> {
                 views
                     .iter()
                     .flat_map(|keys| {
-                        s.references
-                            .iter()
-                            .filter_map(|r| match_reference(keys, r, &match_opts))
+                        s.references.iter().enumerate().filter_map(|(i, r)| {
+                            let m = match_reference(keys, r, &match_opts)?;
+                            let boxes = s.org_boxes.get(i).map_or(&[][..], |b| &b[..]);
+                            let org = m
+                                .inlier_points
+                                .iter()
+                                .filter(|p| boxes.iter().any(|b| inside(p, b)))
+                                .count();
+                            Some(SysMatch { m, org })
+                        })
                     })
-                    .max_by_key(|m| (m.distinct, m.inliers))
+                    .max_by_key(|s| (s.m.distinct, s.m.inliers))
             })
             .collect();
         t_match += t.elapsed();
@@ -166,9 +191,10 @@ fn main() -> anyhow::Result<()> {
         let (best, score, second) = r.best(0);
         let detail = best
             .and_then(|i| r.matches[i].as_ref())
-            .map(|m| {
+            .map(|SysMatch { m, org }| {
                 format!(
-                    "dist {} inl {} put {} ratio {:.2} cov {:.2} spread {:.2} s {:.2} lvl {}",
+                    "org {} dist {} inl {} put {} ratio {:.2} cov {:.2} spread {:.2} s {:.2} lvl {}",
+                    org,
                     m.distinct,
                     m.inliers,
                     m.putative,
@@ -215,8 +241,16 @@ fn main() -> anyhow::Result<()> {
 
     println!("\n== separation (image score = best system's score; positives vs all negatives)");
     println!(
-        "{:<24} {:>6} {:>9} {:>9} {:>9} {:>12} {:>10}",
-        "score", "AUC", "R@1%FPR", "R@5%FPR", "attrib", "AUC vs hard", "R@5% weak"
+        "{:<28} {:>6} {:>8} {:>8} {:>7} {:>11} {:>10} {:>12} {:>13}",
+        "score",
+        "AUC",
+        "R@1%FPR",
+        "R@5%FPR",
+        "attrib",
+        "AUC vs hard",
+        "R@5% weak",
+        "AUC no-hard",
+        "R@1% no-hard"
     );
     for (s, (score_name, _)) in SCORES.iter().enumerate() {
         let pos: Vec<f32> = rows
@@ -234,6 +268,13 @@ fn main() -> anyhow::Result<()> {
             .filter(|r| r.kind == "hard-negative")
             .map(|r| r.best(s).1)
             .collect();
+        // Negatives other than the enrolled kits branded for someone else: what the layout
+        // alone can tell apart.
+        let other: Vec<f32> = rows
+            .iter()
+            .filter(|r| !r.leak && r.kind != "hard-negative")
+            .map(|r| r.best(s).1)
+            .collect();
         let weak: Vec<f32> = rows
             .iter()
             .filter(|r| r.leak && is_weak_ocr(r))
@@ -245,7 +286,7 @@ fn main() -> anyhow::Result<()> {
             .filter(|r| r.best(s).0.is_some_and(|i| systems[i].name == r.system))
             .count();
         println!(
-            "{:<24} {:>6.3} {:>9.2} {:>9.2} {:>9.2} {:>12.3} {:>10.2}",
+            "{:<28} {:>6.3} {:>8.2} {:>8.2} {:>7.2} {:>11.3} {:>10.2} {:>12.3} {:>13.2}",
             score_name,
             auc(&pos, &neg),
             recall_at_fpr(&pos, &neg, 0.01),
@@ -253,6 +294,8 @@ fn main() -> anyhow::Result<()> {
             attributed as f64 / pos.len().max(1) as f64,
             auc(&pos, &hard),
             recall_at_fpr(&weak, &neg, 0.05),
+            auc(&pos, &other),
+            recall_at_fpr(&pos, &other, 0.01),
         );
     }
 
@@ -347,6 +390,7 @@ fn load_systems(
             .filter(|p| p.extension().is_some_and(|x| x == "png"))
             .collect();
         files.sort();
+        let files_of_system = files.clone();
         let mut references = Vec::new();
         for f in files {
             let decoded = decode_file(&f, limits).with_context(|| f.display().to_string())?;
@@ -369,7 +413,16 @@ fn load_systems(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        systems.push(System { name, references });
+        let org_boxes = if std::env::var("KP_ORG").is_ok_and(|v| v == "1") {
+            org_word_boxes(&name, &files_of_system, limits)?
+        } else {
+            Vec::new()
+        };
+        systems.push(System {
+            name,
+            references,
+            org_boxes,
+        });
     }
     Ok(systems)
 }
@@ -424,4 +477,45 @@ fn distribution(name: &str, v: &[f32], positive: bool) -> String {
         "{name:<16} n={:<3} median {median:>6.2} {label} {extreme:>6.2}",
         s.len()
     )
+}
+
+fn inside(p: &[f32; 2], b: &[f32; 4]) -> bool {
+    p[0] >= b[0] && p[0] <= b[0] + b[2] && p[1] >= b[1] && p[1] <= b[1] + b[3]
+}
+
+/// Enrolls `name` from `files` as `leakshot enroll` does (OCR) and returns, per reference,
+/// the boxes of its organisation words grown by half their height each way.
+fn org_word_boxes(
+    name: &str,
+    files: &[PathBuf],
+    limits: &DecodeLimits,
+) -> anyhow::Result<Vec<Vec<[f32; 4]>>> {
+    let mut engine = leakshot::ocr::OcrEngine::new()?;
+    let mut refs = Vec::new();
+    for f in files {
+        let fp = leakshot::scan::fingerprint_reference(f, &mut engine, limits)?;
+        refs.push((f.display().to_string(), fp));
+    }
+    let template = leakshot::enroll::build_template(name, refs, &[]);
+    let org: std::collections::HashSet<&str> = template
+        .vocabulary
+        .iter()
+        .filter(|e| e.org)
+        .map(|e| e.token.as_str())
+        .collect();
+    eprintln!("{name}: organisation words {org:?}");
+    Ok(template
+        .references
+        .iter()
+        .map(|r| {
+            r.tokens
+                .iter()
+                .filter(|t| org.contains(t.text.as_str()))
+                .map(|t| {
+                    let m = t.h / 2.0;
+                    [t.x - m, t.y - m, t.w + 2.0 * m, t.h + 2.0 * m]
+                })
+                .collect()
+        })
+        .collect())
 }

@@ -349,7 +349,7 @@ impl Default for MatchOptions {
 }
 
 /// The verified match of an image to one reference.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayoutMatch {
     /// Index into `ReferenceKeypoints::levels` of the best level.
     pub level: usize,
@@ -369,6 +369,9 @@ pub struct LayoutMatch {
     pub distinct: usize,
     /// Reference pixels to image pixels.
     pub transform: Similarity,
+    /// The inliers' positions on the reference (reference pixels): whether they fall on
+    /// what names the organisation (its logo, its name) says more than their count.
+    pub inlier_points: Vec<[f32; 2]>,
 }
 
 /// Best match of `image` to any level of `reference` (by distinct inlier cells, then
@@ -450,6 +453,7 @@ pub fn match_level(
         spread: cells.iter().filter(|&&c| c).count() as f32 / (g * g) as f32,
         distinct: small_cells.len(),
         transform,
+        inlier_points: in_pairs.iter().map(|p| [p.r.0 / rs, p.r.1 / rs]).collect(),
     })
 }
 
