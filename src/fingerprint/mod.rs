@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ocr::OcrWord;
 
+pub mod keypoints;
 pub mod layout;
 
 /// Tesseract confidence below which a word is only a faint reading.
