@@ -815,7 +815,8 @@ fn fit_geometry(
 }
 
 /// Whether a consistent set says "same layout" rather than "same words": three content
-/// words over two or more rows, or five along one row, and from two text blocks or more.
+/// words over two or more rows, or five along one row, and from two text blocks or more,
+/// the blocks beyond the main one giving two words or one uncommon word.
 /// Fewer fit by chance, and the words of one block fit any copy of that block wherever it
 /// is: a public page repeating the organisation's name, or a UI kit's demo paragraph on
 /// another organisation's system built from the same kit. Function words ("it", "the")
@@ -829,11 +830,27 @@ fn is_layout(inliers: &[Inlier], ref_tokens: &[Token], blocks: &[usize]) -> bool
                 && !crate::fingerprint::is_calendar_word(&t.text)
         })
         .collect();
-    let distinct_blocks: HashSet<usize> = content
+    let mut per_block: HashMap<usize, usize> = HashMap::new();
+    for &(i, _) in &content {
+        if let Some(&b) = blocks.get(i) {
+            *per_block.entry(b).or_default() += 1;
+        }
+    }
+    let Some((&main_block, _)) = per_block.iter().max_by_key(|(&b, &n)| (n, b)) else {
+        return false;
+    };
+    // Beyond the main block: two words, or one a common word would not be by chance
+    // (a card title's "Example" under a kit's demo paragraph is).
+    let outside: Vec<&Token> = content
         .iter()
-        .filter_map(|&(i, _)| blocks.get(i).copied())
+        .filter(|&&(i, _)| blocks.get(i).is_some_and(|&b| b != main_block))
+        .map(|&(_, t)| t)
         .collect();
-    if distinct_blocks.len() < 2 {
+    let telling = outside.len() >= 2
+        || outside
+            .iter()
+            .any(|t| crate::fingerprint::english_zipf(&t.text) < COMMON_WORD_ZIPF);
+    if !telling {
         return false;
     }
     let content: Vec<&Token> = content.into_iter().map(|(_, t)| t).collect();
@@ -876,6 +893,10 @@ fn text_blocks(tokens: &[Token]) -> Vec<usize> {
     }
     (0..n).map(|i| root(&mut parent, i)).collect()
 }
+
+/// Zipf frequency from which an English word is common enough to fall in place by chance
+/// on its own ("example", "name").
+const COMMON_WORD_ZIPF: f32 = 4.5;
 
 /// Zipf frequency from which an English word is a function word ("it", "you", "the").
 const FUNCTION_WORD_ZIPF: f32 = 5.6;
@@ -1170,10 +1191,12 @@ mod tests {
             tok("airi", 100.0, 300.0, 12.0),
             tok("accountant", 300.0, 300.0, 12.0),
             tok("ashton", 100.0, 340.0, 12.0),
+            // A card title below the paragraph.
+            tok("example", 100.0, 400.0, 12.0),
         ];
         let b = text_blocks(&tokens);
         assert!(b[0] == b[1] && b[1] == b[2] && b[2] == b[3], "{b:?}");
-        let cells: HashSet<usize> = b[4..].iter().copied().collect();
+        let cells: HashSet<usize> = b[4..7].iter().copied().collect();
         assert_eq!(cells.len(), 3);
         assert!(!cells.contains(&b[0]));
         // Four words of the one paragraph in place say "same paragraph", not "same layout".
@@ -1188,6 +1211,10 @@ mod tests {
         };
         assert!(!is_layout(&inliers(&[0, 2, 3]), &tokens, &b));
         assert!(is_layout(&inliers(&[0, 4, 5, 6]), &tokens, &b));
+        // The paragraph and one common word elsewhere: that word falls in place by chance
+        // (a kit's demo paragraph over another card's "Example"); a rare one does not.
+        assert!(!is_layout(&inliers(&[0, 2, 3, 7]), &tokens, &b));
+        assert!(is_layout(&inliers(&[0, 2, 3, 4]), &tokens, &b));
     }
 
     #[test]
