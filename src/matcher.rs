@@ -839,12 +839,18 @@ fn is_layout(inliers: &[Inlier], ref_tokens: &[Token], blocks: &[usize]) -> bool
     let Some((&main_block, _)) = per_block.iter().max_by_key(|(&b, &n)| (n, b)) else {
         return false;
     };
-    // Beyond the main block: two words, or one a common word would not be by chance
-    // (a card title's "Example" under a kit's demo paragraph is).
-    let outside: Vec<&Token> = content
+    // Beyond the main block: two words (short ones too: "Team Members", "Search for"),
+    // or one a common word would not be by chance (a card title's "Example" under a kit's
+    // demo paragraph is).
+    let outside: Vec<&Token> = inliers
         .iter()
-        .filter(|&&(i, _)| blocks.get(i).is_some_and(|&b| b != main_block))
-        .map(|&(_, t)| t)
+        .filter(|i| {
+            blocks
+                .get(i.reference_token)
+                .is_some_and(|&b| b != main_block)
+        })
+        .map(|i| &ref_tokens[i.reference_token])
+        .filter(|t| !crate::fingerprint::is_calendar_word(&t.text))
         .collect();
     let telling = outside.len() >= 2
         || outside
