@@ -609,39 +609,39 @@ impl Keypoints {
     }
 }
 
-/// Descriptors as one lower-case hexadecimal string, 64 digits per descriptor.
+/// Descriptors as one lower-case hexadecimal string, 64 digits per descriptor: each
+/// descriptor's words big-endian, in the looks' byte encoding.
 mod hex_descriptors {
     use super::Descriptor;
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use crate::fingerprint::layout::hex_bytes;
+    use serde::{de::Error, Deserializer, Serializer};
+
+    const BYTES: usize = std::mem::size_of::<Descriptor>();
 
     pub fn serialize<S: Serializer>(ds: &[Descriptor], s: S) -> Result<S::Ok, S::Error> {
-        let mut out = String::with_capacity(ds.len() * 64);
-        for d in ds {
-            for w in d {
-                out.push_str(&format!("{w:016x}"));
-            }
-        }
-        s.serialize_str(&out)
+        let bytes: Vec<u8> = ds.iter().flatten().flat_map(|w| w.to_be_bytes()).collect();
+        hex_bytes::serialize(&bytes, s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Descriptor>, D::Error> {
-        let text = String::deserialize(d)?;
-        if text.len() % 64 != 0 || !text.is_ascii() {
+        let bytes = hex_bytes::deserialize(d)?;
+        if bytes.len() % BYTES != 0 {
             return Err(D::Error::custom(
-                "descriptor hex string not a multiple of 64 ASCII digits",
+                "descriptor hex string not a multiple of 64 digits",
             ));
         }
-        text.as_bytes()
-            .chunks_exact(64)
+        Ok(bytes
+            .chunks_exact(BYTES)
             .map(|chunk| {
                 let mut d = [0u64; 4];
-                for (w, digits) in d.iter_mut().zip(chunk.chunks_exact(16)) {
-                    let digits = std::str::from_utf8(digits).map_err(D::Error::custom)?;
-                    *w = u64::from_str_radix(digits, 16).map_err(D::Error::custom)?;
+                for (w, word) in d.iter_mut().zip(chunk.chunks_exact(8)) {
+                    let mut be = [0u8; 8];
+                    be.copy_from_slice(word);
+                    *w = u64::from_be_bytes(be);
                 }
-                Ok(d)
+                d
             })
-            .collect()
+            .collect())
     }
 }
 

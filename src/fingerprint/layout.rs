@@ -88,8 +88,8 @@ pub struct Look {
     pub rgb: Vec<u8>,
 }
 
-/// Bytes as a lower-case hexadecimal string in JSON.
-mod hex_bytes {
+/// Bytes as a lower-case hexadecimal string in JSON (also keypoint descriptors').
+pub(crate) mod hex_bytes {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
