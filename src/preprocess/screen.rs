@@ -143,6 +143,16 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
     if area as f32 / quad_area(&quad).max(1.0) < 0.85 {
         return None;
     }
+    // A screen's outline is a step from bright to dark. Where two of the four edges are no
+    // step at all, the outline is something else: the threshold's contour across a gradient
+    // background (a login page), the corner of a post frame.
+    let flat_edges = edge_contrasts(&small, &quad)
+        .iter()
+        .filter(|c| c.is_some_and(|c| c < MIN_EDGE_STEP))
+        .count();
+    if flat_edges >= 2 {
+        return None;
+    }
     let corners = quad.map(|(x, y)| (x / s, y / s));
     let dist = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
     let width = dist(corners[0], corners[1])
@@ -255,6 +265,58 @@ fn max_tilt_degrees(q: &[(f32, f32); 4]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// Median step in brightness across each edge of `q` (inside minus outside, a few pixels
+/// either side), None for an edge along the image border (the screen runs on out of view).
+fn edge_contrasts(img: &GrayImage, q: &[(f32, f32); 4]) -> [Option<f32>; 4] {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let (tx, ty) = ((0.02 * w).max(1.0), (0.02 * h).max(1.0));
+    let on_border = |p: (f32, f32)| {
+        [
+            p.0 <= tx,
+            p.0 >= w - 1.0 - tx,
+            p.1 <= ty,
+            p.1 >= h - 1.0 - ty,
+        ]
+    };
+    let mut out = [None; 4];
+    for i in 0..4 {
+        let (a, b) = (q[i], q[(i + 1) % 4]);
+        let (ba, bb) = (on_border(a), on_border(b));
+        if (0..4).any(|k| ba[k] && bb[k]) {
+            continue;
+        }
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = (dx * dx + dy * dy).sqrt().max(1.0);
+        let (nx, ny) = (dy / len, -dx / len);
+        let at = |x: f32, y: f32| {
+            (x >= 0.0 && y >= 0.0 && x <= w - 1.0 && y <= h - 1.0)
+                .then(|| img.get_pixel(x as u32, y as u32)[0] as f32)
+        };
+        let mut steps: Vec<f32> = (0..EDGE_SAMPLES)
+            .filter_map(|k| {
+                let t = 0.15 + 0.7 * k as f32 / (EDGE_SAMPLES - 1) as f32;
+                let (x, y) = (a.0 + t * dx, a.1 + t * dy);
+                let inside = at(x - EDGE_OFFSET * nx, y - EDGE_OFFSET * ny)?;
+                let outside = at(x + EDGE_OFFSET * nx, y + EDGE_OFFSET * ny)?;
+                Some(inside - outside)
+            })
+            .collect();
+        if steps.len() < EDGE_SAMPLES / 2 {
+            continue;
+        }
+        steps.sort_by(f32::total_cmp);
+        out[i] = Some(steps[steps.len() / 2]);
+    }
+    out
+}
+
+/// Points sampled along an edge, and how far either side of it (search-image pixels).
+const EDGE_SAMPLES: usize = 24;
+const EDGE_OFFSET: f32 = 4.0;
+
+/// Least brightness step (grey levels) across an edge of a photographed screen.
+const MIN_EDGE_STEP: f32 = 12.0;
+
 fn quad_area(q: &[(f32, f32); 4]) -> f32 {
     let mut a = 0.0;
     for i in 0..4 {
@@ -326,6 +388,41 @@ mod tests {
             }])
         });
         assert!(find_screen(&slanted).is_none());
+    }
+
+    #[test]
+    fn a_gradients_contour_is_no_screen_edge() {
+        // A trapezoid whose top and bottom are steps and whose sides are where a smooth
+        // ramp crosses the threshold, as a login page's gradient background gives.
+        let quad = [(0.0, 20.0), (359.0, 20.0), (300.0, 200.0), (60.0, 200.0)];
+        let ramp = GrayImage::from_fn(360, 240, |x, y| {
+            let (x, y) = (x as f32, y as f32);
+            if !(20.0..=200.0).contains(&y) {
+                return Luma([30]);
+            }
+            let t = (y - 20.0) / 180.0;
+            let (left, right) = (60.0 * t, 359.0 - 59.0 * t);
+            let outside = (left - x).max(x - right).max(0.0);
+            Luma([(200.0 - 1.5 * outside).max(30.0) as u8])
+        });
+        let steps = edge_contrasts(&ramp, &quad);
+        let flat = steps
+            .iter()
+            .filter(|c| c.is_some_and(|c| c < MIN_EDGE_STEP));
+        assert_eq!(flat.count(), 2, "{steps:?}");
+        // The same outline drawn as a screen on a dark surround has steps all round.
+        let screen = GrayImage::from_fn(360, 240, |x, y| {
+            Luma([if inside(&quad, x as f32, y as f32) {
+                200
+            } else {
+                30
+            }])
+        });
+        let steps = edge_contrasts(&screen, &quad);
+        assert!(
+            steps.iter().flatten().all(|&c| c >= MIN_EDGE_STEP),
+            "{steps:?}"
+        );
     }
 
     fn inside(q: &[(f32, f32); 4], x: f32, y: f32) -> bool {
