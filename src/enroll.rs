@@ -70,8 +70,11 @@ pub fn build_template(
     let vocabulary = pages
         .into_iter()
         .map(|(token, pages)| {
-            let chrome = n_refs >= 2 && placed.contains(&token);
             let marking = fingerprint::is_marking(&token);
+            // A marking banner sits in one place on every page, but other organisations'
+            // systems carry the same banner: it is evidence of a marked screen, not of
+            // this system's chrome.
+            let chrome = n_refs >= 2 && !marking && placed.contains(&token);
             let org = is_org_token(&token, chrome, marking, &named);
             let mut weight = fingerprint::distinctiveness(&token);
             // Chrome is on every page of the system; page content (often a UI kit's demo
@@ -198,11 +201,11 @@ mod tests {
             vec![
                 (
                     "a.png".into(),
-                    fp(&["hcc", "dashboard", "harbour", "invoice"]),
+                    fp(&["hcc", "dashboard", "harbour", "official", "invoice"]),
                 ),
                 (
                     "b.png".into(),
-                    fp(&["hcc", "dashboard", "harbour", "projects"]),
+                    fp(&["hcc", "dashboard", "harbour", "official", "projects"]),
                 ),
             ],
             &[],
@@ -213,6 +216,8 @@ mod tests {
         assert!(get("dashboard").chrome && !get("dashboard").org);
         assert!(!get("invoice").chrome);
         assert!(get("hcc").weight > get("dashboard").weight);
+        // The marking banner is in place on both pages, and other systems carry it too.
+        assert!(get("official").marking && !get("official").chrome && !get("official").org);
     }
 
     #[test]

@@ -820,8 +820,19 @@ fn fit_geometry(
 /// Fewer fit by chance, and the words of one block fit any copy of that block wherever it
 /// is: a public page repeating the organisation's name, or a UI kit's demo paragraph on
 /// another organisation's system built from the same kit. Function words ("it", "the")
-/// and month names (every chart axis) align by chance and do not count.
+/// and month names (every chart axis) align by chance and do not count. A marking banner
+/// counts as one word: every marked system has one across its top or foot.
 fn is_layout(inliers: &[Inlier], ref_tokens: &[Token], blocks: &[usize]) -> bool {
+    let mut marking_seen = false;
+    let inliers: Vec<&Inlier> = inliers
+        .iter()
+        .filter(|i| {
+            let marking = crate::fingerprint::is_marking(&ref_tokens[i.reference_token].text);
+            let keep = !(marking && marking_seen);
+            marking_seen |= marking;
+            keep
+        })
+        .collect();
     let content: Vec<(usize, &Token)> = inliers
         .iter()
         .map(|i| (i.reference_token, &ref_tokens[i.reference_token]))
@@ -1221,6 +1232,30 @@ mod tests {
         // (a kit's demo paragraph over another card's "Example"); a rare one does not.
         assert!(!is_layout(&inliers(&[0, 2, 3, 7]), &tokens, &b));
         assert!(is_layout(&inliers(&[0, 2, 3, 4]), &tokens, &b));
+    }
+
+    #[test]
+    fn a_marking_banner_counts_as_one_word_of_a_layout() {
+        let tokens = [
+            // The banner across the top, a sidebar item, the page title.
+            tok("official", 600.0, 4.0, 9.0),
+            tok("sensitive", 670.0, 4.0, 9.0),
+            tok("dashboard", 42.0, 113.0, 9.0),
+            tok("projects", 250.0, 118.0, 20.0),
+        ];
+        let b = text_blocks(&tokens);
+        let inliers = |idx: &[usize]| -> Vec<Inlier> {
+            idx.iter()
+                .map(|&i| Inlier {
+                    image_token: i,
+                    entry: i,
+                    reference_token: i,
+                })
+                .collect()
+        };
+        // Every marked system has the banner: with one other word it is no layout.
+        assert!(!is_layout(&inliers(&[0, 1, 2]), &tokens, &b));
+        assert!(is_layout(&inliers(&[0, 1, 2, 3]), &tokens, &b));
     }
 
     #[test]

@@ -317,12 +317,23 @@ pub fn normalise_polarity_counted(
         .unwrap_or(255) as u32;
     let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
     let grid = MeanGrid::new(img, radius, 4);
-    let table = polarity_table(&grid.means, dark_below, flatten);
+    let bars = dark_bars(img, dark_below);
+    let mut means = grid.means.clone();
+    means.extend(bars.iter().flatten());
+    let table = polarity_table(&means, dark_below, flatten);
     let step = grid.step as usize;
     // Row by row, one local mean per `step` pixels: the inner loop is a table lookup.
     for (y, row) in samples_mut(img).chunks_exact_mut(w as usize).enumerate() {
+        let bar = bars[y];
         for (run, &mean) in row.chunks_mut(step).zip(grid.row(y as u32)) {
-            let mean = u32::from(mean);
+            let mut mean = u32::from(mean);
+            // A window straddling a thin bar and the page is neither dark nor page-white:
+            // the bar's own level says what its letters sit on.
+            if let Some(bar) = bar {
+                if mean >= dark_below && mean + BAR_MIXED_BELOW_PAGE < page {
+                    mean = u32::from(bar);
+                }
+            }
             if !flatten && mean >= dark_below {
                 continue; // A light region, left as it is.
             }
@@ -332,6 +343,47 @@ pub fn normalise_polarity_counted(
             }
         }
     }
+}
+
+/// Share of a row's pixels that must be dark for it to be part of a bar (a marking
+/// banner, a top bar) running across the image; light letters on it take the rest.
+const BAR_DARK_SHARE: f32 = 0.6;
+
+/// How far below the page level a window's mean must be to be taken as straddling a bar.
+const BAR_MIXED_BELOW_PAGE: u32 = 25;
+
+/// For each row of `img`, the mean level of the horizontal dark bar it belongs to, if any:
+/// consecutive rows most of whose pixels are below `dark_below`. A banner thinner than the
+/// local-mean window (a marking strip at the page's edge, often cut by a crop) is otherwise
+/// averaged with the white page around it and left uninverted, light letters on dark.
+fn dark_bars(img: &GrayImage, dark_below: u32) -> Vec<Option<u8>> {
+    let w = img.width() as usize;
+    let rows: Vec<(bool, u64)> = samples(img)
+        .chunks_exact(w.max(1))
+        .map(|row| {
+            let dark = row.iter().filter(|&&p| u32::from(p) < dark_below).count();
+            let sum: u64 = row.iter().map(|&p| u64::from(p)).sum();
+            (dark as f32 >= BAR_DARK_SHARE * w as f32, sum)
+        })
+        .collect();
+    let mut out = vec![None; rows.len()];
+    let mut y = 0;
+    while y < rows.len() {
+        if !rows[y].0 {
+            y += 1;
+            continue;
+        }
+        let start = y;
+        let mut sum = 0u64;
+        while y < rows.len() && rows[y].0 {
+            sum += rows[y].1;
+            y += 1;
+        }
+        let mean = sum / ((y - start) as u64 * w as u64).max(1);
+        let mean = u8::try_from(mean).unwrap_or(u8::MAX);
+        out[start..y].fill(Some(mean));
+    }
+    out
 }
 
 /// [`normalise_polarity`]'s output for each local mean and pixel value, at
@@ -828,6 +880,25 @@ mod tests {
         assert!(img.get_pixel(5, 75)[0] > 200 && img.get_pixel(0, 75)[0] < 50);
     }
 
+    #[test]
+    fn thin_banner_cut_by_the_edge_becomes_dark_on_light() {
+        // A marking strip 12 pixels high along the foot of a white page, its letters light:
+        // thinner than the local-mean window, which straddles it and the page.
+        let mut img = GrayImage::from_fn(400, 200, |x, y| {
+            let in_bar = y >= 188;
+            let letter = in_bar && (x / 3) % 3 == 0 && (191..198).contains(&y);
+            image::Luma([match (in_bar, letter) {
+                (true, true) => 250,
+                (true, false) => 50,
+                (false, _) => 245,
+            }])
+        });
+        normalise_polarity(&mut img, 30, false);
+        assert!(img.get_pixel(4, 194)[0] > 200, "the strip became light");
+        assert!(img.get_pixel(0, 194)[0] < 60, "its letters dark");
+        assert!(img.get_pixel(0, 100)[0] > 200, "the page is unchanged");
+    }
+
     /// [`normalise_polarity`] as it was before the lookup table: the formula per pixel.
     fn normalise_polarity_reference(img: &mut GrayImage, radius: u32, flatten: bool) {
         let (w, h) = img.dimensions();
@@ -846,8 +917,40 @@ mod tests {
             .unwrap_or(255) as u32;
         let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
         let means = reference_means(img, radius, 4);
+        // Rows most of whose pixels are dark, and each run's mean level.
+        let dark_row: Vec<bool> = (0..h)
+            .map(|y| {
+                let dark = (0..w)
+                    .filter(|&x| (img.get_pixel(x, y)[0] as u32) < dark_below)
+                    .count();
+                dark as f32 >= BAR_DARK_SHARE * w as f32
+            })
+            .collect();
+        let mut bar_mean = vec![None; h as usize];
+        let mut y = 0;
+        while y < h as usize {
+            let start = y;
+            while y < h as usize && dark_row[y] {
+                y += 1;
+            }
+            if y > start {
+                let sum: u64 = (start..y)
+                    .flat_map(|r| (0..w).map(move |x| (x, r as u32)))
+                    .map(|(x, r)| img.get_pixel(x, r)[0] as u64)
+                    .sum();
+                let n = (y - start) as u64 * w as u64;
+                bar_mean[start..y].fill(Some((sum / n) as u32));
+            } else {
+                y += 1;
+            }
+        }
         for (x, y, p) in img.enumerate_pixels_mut() {
-            let mean = means.get_pixel(x, y)[0];
+            let mut mean = means.get_pixel(x, y)[0];
+            if let Some(bar) = bar_mean[y as usize] {
+                if mean >= dark_below && mean + BAR_MIXED_BELOW_PAGE < page {
+                    mean = bar;
+                }
+            }
             if mean < dark_below {
                 let inv = 255 - p[0] as u32;
                 p[0] = (inv * 255 / (255 - mean).max(1)).min(255) as u8;
