@@ -361,9 +361,10 @@ fn dark_bars(img: &GrayImage, dark_below: u32) -> Vec<Option<u8>> {
     let rows: Vec<(bool, u64)> = samples(img)
         .chunks_exact(w.max(1))
         .map(|row| {
-            let dark = row.iter().filter(|&&p| u32::from(p) < dark_below).count();
-            let sum: u64 = row.iter().map(|&p| u64::from(p)).sum();
-            (dark as f32 >= BAR_DARK_SHARE * w as f32, sum)
+            // Narrow, branch-free sums: these loops vectorise (a row's sum fits a u32).
+            let dark: u32 = row.iter().map(|&p| u32::from(u32::from(p) < dark_below)).sum();
+            let sum: u32 = row.iter().map(|&p| u32::from(p)).sum();
+            (dark as f32 >= BAR_DARK_SHARE * w as f32, u64::from(sum))
         })
         .collect();
     let mut out = vec![None; rows.len()];
