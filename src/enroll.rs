@@ -67,6 +67,13 @@ pub fn build_template(
         }
     }
     let placed = in_place_on_every_page(&references);
+    // The system's name names its organisation even where the enrolled pages do not show
+    // it (a brand logo, an abbreviation): its login page or banner may.
+    for w in &named {
+        if !pages.contains_key(w) && !fingerprint::is_generic_ui(w) {
+            pages.insert(w.clone(), 0);
+        }
+    }
     let vocabulary = pages
         .into_iter()
         .map(|(token, pages)| {
@@ -216,6 +223,8 @@ mod tests {
         assert!(get("dashboard").chrome && !get("dashboard").org);
         assert!(!get("invoice").chrome);
         assert!(get("hcc").weight > get("dashboard").weight);
+        // "casemanager", of the system's name, is on neither page: a login page may show it.
+        assert!(get("casemanager").org && get("casemanager").pages == 0);
         // The marking banner is in place on both pages, and other systems carry it too.
         assert!(get("official").marking && !get("official").chrome && !get("official").org);
     }

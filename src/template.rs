@@ -41,7 +41,8 @@ pub struct VocabEntry {
     pub token: String,
     /// Evidence weight: distinctiveness, raised for chrome.
     pub weight: f32,
-    /// In how many references it appears.
+    /// In how many references it appears: 0 for a word of the system's name that no
+    /// reference shows (it still names the organisation).
     pub pages: u32,
     /// On every reference (when there are two or more): part of the system's chrome.
     pub chrome: bool,

@@ -362,7 +362,10 @@ fn dark_bars(img: &GrayImage, dark_below: u32) -> Vec<Option<u8>> {
         .chunks_exact(w.max(1))
         .map(|row| {
             // Narrow, branch-free sums: these loops vectorise (a row's sum fits a u32).
-            let dark: u32 = row.iter().map(|&p| u32::from(u32::from(p) < dark_below)).sum();
+            let dark: u32 = row
+                .iter()
+                .map(|&p| u32::from(u32::from(p) < dark_below))
+                .sum();
             let sum: u32 = row.iter().map(|&p| u32::from(p)).sum();
             (dark as f32 >= BAR_DARK_SHARE * w as f32, u64::from(sum))
         })
