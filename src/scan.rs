@@ -13,7 +13,7 @@
 //! earlier run skip decode, preprocessing and OCR: their stored fingerprint is judged
 //! against the current models.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -689,6 +689,19 @@ fn build_evidence(
                 .map(|f| format!("{} instead of {}", f.image_words.join(" "), f.template_word))
                 .collect::<Vec<_>>()
                 .join("; ")
+        )
+    } else if s.verdict == Verdict::Leak && f.geo_count == 0.0 {
+        let vocabulary: HashSet<&str> = matched_words
+            .iter()
+            .filter(|w| !w.org)
+            .map(|w| w.template_word.as_str())
+            .collect();
+        format!(
+            "no layout of {} is in place, but words naming its organisation ({}) were read with {} more {} of its vocabulary, in its colours: a page of the system that was not enrolled (a login page, a banner)",
+            tpl.name,
+            org_words.join(", "),
+            vocabulary.len(),
+            if vocabulary.len() == 1 { "word" } else { "words" }
         )
     } else if s.verdict == Verdict::Leak {
         format!(
