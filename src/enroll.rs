@@ -15,6 +15,10 @@ use crate::template::{Reference, Template, VocabEntry, TEMPLATE_FORMAT_VERSION};
 /// Zipf frequency below which a rare chrome word is taken as naming the organisation.
 const ORG_MAX_ZIPF: f32 = 3.6;
 
+/// Zipf frequency from which a word of the system's name is too common to name anyone
+/// ("police" 5.3, "city" 5.6; "harbour" at 4.0 still does).
+const NAME_MAX_ZIPF: f32 = 5.0;
+
 /// Lower-case words of a system name like "harbour-casemanager" or "Kestrel Staff Portal".
 pub fn name_words(name: &str) -> Vec<String> {
     name.split(|c: char| !c.is_alphanumeric())
@@ -54,10 +58,14 @@ pub fn build_template(
     references: Vec<(String, ImageFingerprint)>,
     org_words: &[String],
 ) -> Template {
-    let mut named: HashSet<String> = name_words(name).into_iter().collect();
-    for w in org_words {
-        named.extend(name_words(w));
-    }
+    // A word of the system's name as common as "police" or "city" names no one; the
+    // analyst's own organisation words are taken as given.
+    let given: HashSet<String> = org_words.iter().flat_map(|w| name_words(w)).collect();
+    let mut named: HashSet<String> = name_words(name)
+        .into_iter()
+        .filter(|w| fingerprint::english_zipf(w) < NAME_MAX_ZIPF)
+        .collect();
+    named.extend(given.iter().cloned());
     let n_refs = references.len() as u32;
     let mut pages: BTreeMap<String, u32> = BTreeMap::new();
     for (_, fp) in &references {
@@ -68,9 +76,14 @@ pub fn build_template(
     }
     let placed = in_place_on_every_page(&references);
     // The system's name names its organisation even where the enrolled pages do not show
-    // it (a brand logo, an abbreviation): its login page or banner may.
+    // it (a brand logo, an abbreviation): its login page or banner may. Only its rare
+    // words: "police" or "city" in a name would be read on any other force's or city's
+    // screen, and no enrolled page says that this system shows them.
     for w in &named {
-        if !pages.contains_key(w) && !fingerprint::is_generic_ui(w) {
+        if !pages.contains_key(w)
+            && !fingerprint::is_generic_ui(w)
+            && (given.contains(w) || fingerprint::english_zipf(w) < ORG_MAX_ZIPF)
+        {
             pages.insert(w.clone(), 0);
         }
     }
@@ -227,6 +240,46 @@ mod tests {
         assert!(get("casemanager").org && get("casemanager").pages == 0);
         // The marking banner is in place on both pages, and other systems carry it too.
         assert!(get("official").marking && !get("official").chrome && !get("official").org);
+    }
+
+    #[test]
+    fn only_rare_words_of_the_name_are_organisation_words() {
+        let t = build_template(
+            "northbridge-police-intranet",
+            vec![
+                (
+                    "a.png".into(),
+                    fp(&["nbc", "intranet", "dashboard", "city"]),
+                ),
+                ("b.png".into(), fp(&["nbc", "intranet", "tables", "city"])),
+            ],
+            &[],
+        );
+        let get = |w: &str| t.vocabulary.iter().find(|e| e.token == w);
+        assert!(get("northbridge").is_some_and(|e| e.org && e.pages == 0));
+        assert!(get("police").is_none(), "a common word no page shows");
+        assert!(get("intranet").is_some_and(|e| e.org && e.pages == 2));
+        // Common words of a name are no organisation words, shown or not.
+        let t = build_template(
+            "northbridge-city-intranet",
+            vec![
+                ("a.png".into(), fp(&["nbc", "city", "dashboard"])),
+                ("b.png".into(), fp(&["nbc", "city", "tables"])),
+            ],
+            &[],
+        );
+        let city = t.vocabulary.iter().find(|e| e.token == "city");
+        assert!(city.is_some_and(|e| !e.org));
+        // Unless the analyst names them.
+        let t = build_template(
+            "northbridge-police-intranet",
+            vec![
+                ("a.png".into(), fp(&["nbc", "dashboard"])),
+                ("b.png".into(), fp(&["nbc", "tables"])),
+            ],
+            &["Police".to_string()],
+        );
+        assert!(t.vocabulary.iter().any(|e| e.token == "police" && e.org));
     }
 
     #[test]
