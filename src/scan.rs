@@ -612,6 +612,59 @@ fn gated_record(path: String, gate: GateEvidence) -> Record {
     Record::judged(path, Verdict::Clean, 0.0, None, evidence)
 }
 
+/// The record's one-sentence reason: what decided, for a person. `vocabulary`: how many
+/// distinct template words other than the organisation's were read.
+fn explain(
+    template: &str,
+    s: &Scored,
+    f: &crate::matcher::Features,
+    org_words: &[String],
+    foreign_words: &[ForeignWords],
+    vocabulary: usize,
+    leak_threshold: f64,
+) -> String {
+    if !foreign_words.is_empty() && s.verdict != Verdict::Leak {
+        format!(
+            "the UI resembles {template}, but where it names its organisation the image shows other words ({}): another organisation's system",
+            foreign_words
+                .iter()
+                .map(|f| format!("{} instead of {}", f.image_words.join(" "), f.template_word))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    } else if s.verdict == Verdict::Leak && f.geo_count == 0.0 {
+        format!(
+            "no layout of {template} is in place, but words naming its organisation ({}) were read with {vocabulary} more {} of its vocabulary, in its colours: a page of the system that was not enrolled (a login page, a banner)",
+            org_words.join(", "),
+            if vocabulary == 1 { "word" } else { "words" }
+        )
+    } else if s.verdict == Verdict::Leak {
+        format!(
+            "{} words sit where {template} has them ({:.0}% of its chrome), and words naming the organisation were read: {}",
+            f.geo_count,
+            f.chrome_coverage * 100.0,
+            org_words.join(", ")
+        )
+    } else if s.kit_confidence >= leak_threshold && !s.org_evidence {
+        format!(
+            "the layout and vocabulary of {template} matched ({} words in place), but nothing naming the organisation was read: it could be another organisation's system on the same UI kit",
+            f.geo_count
+        )
+    } else if s.org_evidence {
+        format!(
+            "words naming {template}'s organisation were read ({}), but the system's layout did not match: a name alone is public",
+            org_words.join(", ")
+        )
+    } else if s.verdict == Verdict::Review {
+        format!(
+            "partial match with {template}: {} words in place",
+            f.geo_count
+        )
+    } else {
+        "no enrolled system matched".to_string()
+    }
+}
+
 fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e5).round() / 100.0
 }
@@ -679,57 +732,21 @@ fn build_evidence(
                 .unwrap_or_default(),
         })
         .collect();
+    let vocabulary: HashSet<&str> = matched_words
+        .iter()
+        .filter(|w| !w.org)
+        .map(|w| w.template_word.as_str())
+        .collect();
     let f = &m.features;
-    let reason = if !foreign_words.is_empty() && s.verdict != Verdict::Leak {
-        format!(
-            "the UI resembles {}, but where it names its organisation the image shows other words ({}): another organisation's system",
-            tpl.name,
-            foreign_words
-                .iter()
-                .map(|f| format!("{} instead of {}", f.image_words.join(" "), f.template_word))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    } else if s.verdict == Verdict::Leak && f.geo_count == 0.0 {
-        let vocabulary: HashSet<&str> = matched_words
-            .iter()
-            .filter(|w| !w.org)
-            .map(|w| w.template_word.as_str())
-            .collect();
-        format!(
-            "no layout of {} is in place, but words naming its organisation ({}) were read with {} more {} of its vocabulary, in its colours: a page of the system that was not enrolled (a login page, a banner)",
-            tpl.name,
-            org_words.join(", "),
-            vocabulary.len(),
-            if vocabulary.len() == 1 { "word" } else { "words" }
-        )
-    } else if s.verdict == Verdict::Leak {
-        format!(
-            "{} words sit where {} has them ({:.0}% of its chrome), and words naming the organisation were read: {}",
-            f.geo_count,
-            tpl.name,
-            f.chrome_coverage * 100.0,
-            org_words.join(", ")
-        )
-    } else if s.kit_confidence >= cal.leak_threshold && !s.org_evidence {
-        format!(
-            "the layout and vocabulary of {} matched ({} words in place), but nothing naming the organisation was read: it could be another organisation's system on the same UI kit",
-            tpl.name, f.geo_count
-        )
-    } else if s.org_evidence {
-        format!(
-            "words naming {}'s organisation were read ({}), but the system's layout did not match: a name alone is public",
-            tpl.name,
-            org_words.join(", ")
-        )
-    } else if s.verdict == Verdict::Review {
-        format!(
-            "partial match with {}: {} words in place",
-            tpl.name, f.geo_count
-        )
-    } else {
-        "no enrolled system matched".to_string()
-    };
+    let reason = explain(
+        &tpl.name,
+        s,
+        f,
+        &org_words,
+        &foreign_words,
+        vocabulary.len(),
+        cal.leak_threshold,
+    );
     Evidence {
         reason,
         org_evidence: s.org_evidence,
@@ -811,6 +828,56 @@ mod tests {
             Some(Claim::First(f)) => f,
             _ => panic!("expected a first sight"),
         }
+    }
+
+    fn scored(verdict: Verdict, kit: f64, ownership: crate::score::Ownership) -> Scored {
+        Scored {
+            kit_confidence: kit,
+            confidence: kit,
+            org_evidence: ownership == crate::score::Ownership::Ours,
+            ownership,
+            verdict,
+            contributions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_reason_says_what_decided() {
+        use crate::score::Ownership;
+        let names = vec!["northbridge".to_string()];
+        let mut f = crate::matcher::Features::default();
+        // A login page: the organisation's words and some vocabulary, nothing in place.
+        let login = scored(Verdict::Leak, 0.65, Ownership::Ours);
+        let r = explain("nb", &login, &f, &names, &[], 1, 0.5);
+        assert!(
+            r.starts_with("no layout of nb is in place") && r.contains("1 more word "),
+            "{r}"
+        );
+        // The same words on a page that is not the system: a name alone is public.
+        let public = scored(Verdict::Clean, 0.3, Ownership::Ours);
+        let r = explain("nb", &public, &f, &names, &[], 4, 0.5);
+        assert!(r.contains("a name alone is public"), "{r}");
+        // The system in place with its organisation.
+        f.geo_count = 12.0;
+        f.chrome_coverage = 0.4;
+        let r = explain("nb", &login, &f, &names, &[], 9, 0.5);
+        assert!(
+            r.starts_with("12 words sit where nb has them (40% of its chrome)"),
+            "{r}"
+        );
+        // The kit in place, nobody's name.
+        let kit = scored(Verdict::Review, 0.9, Ownership::Unknown);
+        let r = explain("nb", &kit, &f, &[], &[], 9, 0.5);
+        assert!(r.contains("could be another organisation's system"), "{r}");
+        // Another organisation's name where ours belongs.
+        let foreign = vec![ForeignWords {
+            template_word: "northbridge".into(),
+            image_words: vec!["greyhaven".into()],
+            bbox: [0.0; 4],
+        }];
+        let other = scored(Verdict::Clean, 0.9, Ownership::Foreign);
+        let r = explain("nb", &other, &f, &[], &foreign, 9, 0.5);
+        assert!(r.contains("greyhaven instead of northbridge"), "{r}");
     }
 
     #[test]
