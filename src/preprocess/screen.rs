@@ -229,29 +229,24 @@ fn dark_sides(img: &GrayImage, level: u8) -> usize {
     sides.iter().filter(|&&s| s >= 0.7).count()
 }
 
-/// How many sides of a `w` x `h` image the quadrilateral reaches (within 2%).
+/// How many sides of a `w` x `h` image the quadrilateral reaches.
 fn sides_touched(q: &[(f32, f32); 4], w: u32, h: u32) -> usize {
     let (w, h) = (w as f32, h as f32);
+    (0..4)
+        .filter(|&side| q.iter().any(|&p| on_border(p, w, h)[side]))
+        .count()
+}
+
+/// Which sides of a `w` x `h` image (left, right, top, bottom) point `p` lies on, within
+/// 2% of the image's size.
+fn on_border(p: (f32, f32), w: f32, h: f32) -> [bool; 4] {
     let (tx, ty) = ((0.02 * w).max(1.0), (0.02 * h).max(1.0));
-    let xs = q.iter().map(|p| p.0);
-    let ys = q.iter().map(|p| p.1);
-    let (min_x, max_x) = (
-        xs.clone().fold(f32::MAX, f32::min),
-        xs.fold(f32::MIN, f32::max),
-    );
-    let (min_y, max_y) = (
-        ys.clone().fold(f32::MAX, f32::min),
-        ys.fold(f32::MIN, f32::max),
-    );
     [
-        min_x <= tx,
-        max_x >= w - 1.0 - tx,
-        min_y <= ty,
-        max_y >= h - 1.0 - ty,
+        p.0 <= tx,
+        p.0 >= w - 1.0 - tx,
+        p.1 <= ty,
+        p.1 >= h - 1.0 - ty,
     ]
-    .into_iter()
-    .filter(|&t| t)
-    .count()
 }
 
 /// Largest angle between an edge of the quadrilateral and the nearest image axis.
@@ -269,19 +264,10 @@ fn max_tilt_degrees(q: &[(f32, f32); 4]) -> f32 {
 /// either side), None for an edge along the image border (the screen runs on out of view).
 fn edge_contrasts(img: &GrayImage, q: &[(f32, f32); 4]) -> [Option<f32>; 4] {
     let (w, h) = (img.width() as f32, img.height() as f32);
-    let (tx, ty) = ((0.02 * w).max(1.0), (0.02 * h).max(1.0));
-    let on_border = |p: (f32, f32)| {
-        [
-            p.0 <= tx,
-            p.0 >= w - 1.0 - tx,
-            p.1 <= ty,
-            p.1 >= h - 1.0 - ty,
-        ]
-    };
     let mut out = [None; 4];
     for i in 0..4 {
         let (a, b) = (q[i], q[(i + 1) % 4]);
-        let (ba, bb) = (on_border(a), on_border(b));
+        let (ba, bb) = (on_border(a, w, h), on_border(b, w, h));
         if (0..4).any(|k| ba[k] && bb[k]) {
             continue;
         }
