@@ -77,8 +77,7 @@ pub fn build_template(
     let placed = in_place_on_every_page(&references);
     // The system's name names its organisation even where the enrolled pages do not show
     // it (a brand logo, an abbreviation): its login page or banner may. Only its rare
-    // words: "police" or "city" in a name would be read on any other force's or city's
-    // screen, and no enrolled page says that this system shows them.
+    // words, unless the analyst gave them: no enrolled page says this system shows them.
     for w in &named {
         if !pages.contains_key(w)
             && !fingerprint::is_generic_ui(w)
