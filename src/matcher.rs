@@ -138,9 +138,14 @@ impl IndexedTemplate {
         {
             return None;
         }
-        let max_dist = if len >= 9 { 2 } else { 1 };
+        // Two edits in a long word, one in a shorter: judged by the longer of the reading
+        // and the word, since OCR drops letters too ("dashbomd" for "dashboard").
+        let max_dist = |l: usize| if len.max(l) >= 9 { 2 } else { 1 };
         let mut best: Option<(usize, usize)> = None;
-        for l in len.saturating_sub(max_dist)..=len + max_dist {
+        for l in len.saturating_sub(2)..=len + 2 {
+            if len.abs_diff(l) > max_dist(l) {
+                continue;
+            }
             for &i in self.by_len.get(&l).into_iter().flatten() {
                 let cand = &self.template.vocabulary[i].token;
                 // Digits must match exactly: "4471" vs "4472" is another badge.
@@ -148,7 +153,7 @@ impl IndexedTemplate {
                     continue;
                 }
                 let d = strsim::levenshtein(token, cand);
-                if d <= max_dist && best.is_none_or(|(bd, _)| d < bd) {
+                if d <= max_dist(l) && best.is_none_or(|(bd, _)| d < bd) {
                     best = Some((d, i));
                 }
             }
@@ -1314,6 +1319,11 @@ mod tests {
             it.lookup("northbrldge").is_some(),
             "a clear misreading still matches"
         );
+        // A long word read one letter short and one wrong: two edits, as for any long word.
+        let dashboard = it.lookup("dashboard");
+        assert!(dashboard.is_some());
+        assert_eq!(it.lookup("dashbomd"), dashboard);
+        assert_eq!(it.lookup("dashbd"), None, "three edits are another word");
     }
 
     #[test]
