@@ -1201,6 +1201,17 @@ mod tests {
         assert!(m.features.org_geo_weight > 1.0, "{:?}", m.features);
     }
 
+    /// Inliers pairing image token, vocabulary entry and reference token `i` for each `i`.
+    fn inliers_at(idx: &[usize]) -> Vec<Inlier> {
+        idx.iter()
+            .map(|&i| Inlier {
+                image_token: i,
+                entry: i,
+                reference_token: i,
+            })
+            .collect()
+    }
+
     #[test]
     fn a_paragraph_is_one_block_and_table_cells_are_many() {
         let tokens = [
@@ -1222,21 +1233,12 @@ mod tests {
         assert_eq!(cells.len(), 3);
         assert!(!cells.contains(&b[0]));
         // Four words of the one paragraph in place say "same paragraph", not "same layout".
-        let inliers = |idx: &[usize]| -> Vec<Inlier> {
-            idx.iter()
-                .map(|&i| Inlier {
-                    image_token: i,
-                    entry: i,
-                    reference_token: i,
-                })
-                .collect()
-        };
-        assert!(!is_layout(&inliers(&[0, 2, 3]), &tokens, &b));
-        assert!(is_layout(&inliers(&[0, 4, 5, 6]), &tokens, &b));
+        assert!(!is_layout(&inliers_at(&[0, 2, 3]), &tokens, &b));
+        assert!(is_layout(&inliers_at(&[0, 4, 5, 6]), &tokens, &b));
         // The paragraph and one common word elsewhere: that word falls in place by chance
         // (a kit's demo paragraph over another card's "Example"); a rare one does not.
-        assert!(!is_layout(&inliers(&[0, 2, 3, 7]), &tokens, &b));
-        assert!(is_layout(&inliers(&[0, 2, 3, 4]), &tokens, &b));
+        assert!(!is_layout(&inliers_at(&[0, 2, 3, 7]), &tokens, &b));
+        assert!(is_layout(&inliers_at(&[0, 2, 3, 4]), &tokens, &b));
     }
 
     #[test]
@@ -1249,18 +1251,9 @@ mod tests {
             tok("projects", 250.0, 118.0, 20.0),
         ];
         let b = text_blocks(&tokens);
-        let inliers = |idx: &[usize]| -> Vec<Inlier> {
-            idx.iter()
-                .map(|&i| Inlier {
-                    image_token: i,
-                    entry: i,
-                    reference_token: i,
-                })
-                .collect()
-        };
         // Every marked system has the banner: with one other word it is no layout.
-        assert!(!is_layout(&inliers(&[0, 1, 2]), &tokens, &b));
-        assert!(is_layout(&inliers(&[0, 1, 2, 3]), &tokens, &b));
+        assert!(!is_layout(&inliers_at(&[0, 1, 2]), &tokens, &b));
+        assert!(is_layout(&inliers_at(&[0, 1, 2, 3]), &tokens, &b));
     }
 
     #[test]

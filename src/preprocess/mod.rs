@@ -318,9 +318,8 @@ pub fn normalise_polarity_counted(
     let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
     let grid = MeanGrid::new(img, radius, 4);
     let bars = dark_bars(img, dark_below);
-    let mut means = grid.means.clone();
-    means.extend(bars.iter().flatten());
-    let table = polarity_table(&means, dark_below, flatten);
+    let means = grid.means.iter().chain(bars.iter().flatten()).copied();
+    let table = polarity_table(means, dark_below, flatten);
     let step = grid.step as usize;
     // Row by row, one local mean per `step` pixels: the inner loop is a table lookup.
     for (y, row) in samples_mut(img).chunks_exact_mut(w as usize).enumerate() {
@@ -393,9 +392,9 @@ fn dark_bars(img: &GrayImage, dark_below: u32) -> Vec<Option<u8>> {
 /// [`normalise_polarity`]'s output for each local mean and pixel value, at
 /// `mean * 256 + pixel`: the per-pixel divisions become one lookup. Only the rows of means
 /// that occur in `means` are filled (each costs 256 divisions).
-fn polarity_table(means: &[u8], dark_below: u32, flatten: bool) -> Vec<u8> {
+fn polarity_table(means: impl IntoIterator<Item = u8>, dark_below: u32, flatten: bool) -> Vec<u8> {
     let mut used = [false; 256];
-    for &m in means {
+    for m in means {
         used[m as usize] = true;
     }
     let mut table = vec![0u8; 256 * 256];
