@@ -316,9 +316,29 @@ pub fn normalise_polarity_counted(
         })
         .unwrap_or(255) as u32;
     let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
-    let grid = MeanGrid::new(img, radius, 4);
+    // Beside a bar's ends (a rounded corner, a bar short of the image's side) the row is
+    // page. Averaged into the windows at the bar's end, it leaves them light, and the
+    // bar's end uninverted: a black block against the first letter, which Tesseract then
+    // misreads. Painted in the bar's level, it is inverted to white with the bar. A span
+    // narrower than a letter is left: a light letter cut by the image's edge.
     let bars = dark_bars(img, dark_below);
-    let means = grid.means.iter().chain(bars.iter().flatten()).copied();
+    let margin = (radius / 2).max(1) as usize;
+    for (row, bar) in samples_mut(img).chunks_exact_mut(w as usize).zip(&bars) {
+        if let Some(bar) = bar {
+            if bar.from >= margin {
+                row[..bar.from].fill(bar.level);
+            }
+            if row.len() - bar.to >= margin {
+                row[bar.to..].fill(bar.level);
+            }
+        }
+    }
+    let grid = MeanGrid::new(img, radius, 4);
+    let means = grid
+        .means
+        .iter()
+        .chain(bars.iter().flatten().map(|b| &b.level))
+        .copied();
     let table = polarity_table(means, dark_below, flatten);
     let step = grid.step as usize;
     // Row by row, one local mean per `step` pixels: the inner loop is a table lookup.
@@ -330,7 +350,7 @@ pub fn normalise_polarity_counted(
             // the bar's own level says what its letters sit on.
             if let Some(bar) = bar {
                 if mean >= dark_below && mean + BAR_MIXED_BELOW_PAGE < page {
-                    mean = u32::from(bar);
+                    mean = u32::from(bar.level);
                 }
             }
             if !flatten && mean >= dark_below {
@@ -351,11 +371,23 @@ const BAR_DARK_SHARE: f32 = 0.6;
 /// How far below the page level a window's mean must be to be taken as straddling a bar.
 const BAR_MIXED_BELOW_PAGE: u32 = 25;
 
-/// For each row of `img`, the mean level of the horizontal dark bar it belongs to, if any:
-/// consecutive rows most of whose pixels are below `dark_below`. A banner thinner than the
-/// local-mean window (a marking strip at the page's edge, often cut by a crop) is otherwise
-/// averaged with the white page around it and left uninverted, light letters on dark.
-fn dark_bars(img: &GrayImage, dark_below: u32) -> Vec<Option<u8>> {
+/// A horizontal dark bar's level and its extent along a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Bar {
+    /// Mean level of the bar's rows.
+    level: u8,
+    /// The row's first dark pixel.
+    from: usize,
+    /// One past its last.
+    to: usize,
+}
+
+/// For each row of `img`, the horizontal dark bar it belongs to, if any: consecutive rows
+/// most of whose pixels are below `dark_below`. A banner thinner than the local-mean
+/// window (a marking strip at the page's edge, often cut by a crop) is otherwise averaged
+/// with the white page around it and left uninverted, light letters on dark. A bar row
+/// extends from its first dark pixel to its last.
+fn dark_bars(img: &GrayImage, dark_below: u32) -> Vec<Option<Bar>> {
     let w = img.width() as usize;
     let rows: Vec<(bool, u64)> = samples(img)
         .chunks_exact(w.max(1))
@@ -383,10 +415,22 @@ fn dark_bars(img: &GrayImage, dark_below: u32) -> Vec<Option<u8>> {
             y += 1;
         }
         let mean = sum / ((y - start) as u64 * w as u64).max(1);
-        let mean = u8::try_from(mean).unwrap_or(u8::MAX);
-        out[start..y].fill(Some(mean));
+        let level = u8::try_from(mean).unwrap_or(u8::MAX);
+        for (row_index, slot) in out.iter_mut().enumerate().take(y).skip(start) {
+            let row = &samples(img)[row_index * w..][..w];
+            let (from, to) = dark_extent(row, dark_below).unwrap_or((0, w));
+            *slot = Some(Bar { level, from, to });
+        }
     }
     out
+}
+
+/// The span of `row` from its first pixel below `dark_below` to its last.
+fn dark_extent(row: &[u8], dark_below: u32) -> Option<(usize, usize)> {
+    let dark = |p: &u8| u32::from(*p) < dark_below;
+    let first = row.iter().position(dark)?;
+    let last = row.iter().rposition(dark)?;
+    Some((first, last + 1))
 }
 
 /// [`normalise_polarity`]'s output for each local mean and pixel value, at
@@ -902,6 +946,27 @@ mod tests {
         assert!(img.get_pixel(0, 100)[0] > 200, "the page is unchanged");
     }
 
+    #[test]
+    fn a_bar_ending_short_of_the_side_is_light_to_its_end() {
+        // A thin bar from x = 40 (a framed screenshot's rounded corner), light letters from
+        // x = 63: the windows at its end are mostly the white margin and the page.
+        let mut img = GrayImage::from_fn(400, 120, |x, y| {
+            let in_bar = (20..32).contains(&y) && x >= 40;
+            let letter = in_bar && x >= 60 && (x / 3) % 3 == 0 && (23..29).contains(&y);
+            image::Luma([match (in_bar, letter) {
+                (true, true) => 250,
+                (true, false) => 70,
+                (false, _) => 250,
+            }])
+        });
+        normalise_polarity(&mut img, 30, false);
+        for x in [42, 50, 56] {
+            assert!(img.get_pixel(x, 25)[0] > 200, "bar at x = {x} became light");
+        }
+        assert!(img.get_pixel(20, 25)[0] > 200, "the margin stays light");
+        assert!(img.get_pixel(63, 25)[0] < 60, "the first letter is dark");
+    }
+
     /// [`normalise_polarity`] as it was before the lookup table: the formula per pixel.
     fn normalise_polarity_reference(img: &mut GrayImage, radius: u32, flatten: bool) {
         let (w, h) = img.dimensions();
@@ -919,7 +984,6 @@ mod tests {
             })
             .unwrap_or(255) as u32;
         let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
-        let means = reference_means(img, radius, 4);
         // Rows most of whose pixels are dark, and each run's mean level.
         let dark_row: Vec<bool> = (0..h)
             .map(|y| {
@@ -947,6 +1011,26 @@ mod tests {
                 y += 1;
             }
         }
+        // Each bar row's span from its first to its last dark pixel; the rest of the row,
+        // when wider than a letter, takes the bar's level.
+        let margin = (radius / 2).max(1);
+        for y in 0..h {
+            let Some(level) = bar_mean[y as usize] else {
+                continue;
+            };
+            let dark = |x: &u32| (img.get_pixel(*x, y)[0] as u32) < dark_below;
+            let Some(from) = (0..w).find(dark) else {
+                continue;
+            };
+            let to = (0..w).rev().find(dark).map_or(w, |x| x + 1);
+            for x in 0..w {
+                let outside = (x < from && from >= margin) || (x >= to && w - to >= margin);
+                if outside {
+                    img.put_pixel(x, y, image::Luma([level as u8]));
+                }
+            }
+        }
+        let means = reference_means(img, radius, 4);
         for (x, y, p) in img.enumerate_pixels_mut() {
             let mut mean = means.get_pixel(x, y)[0];
             if let Some(bar) = bar_mean[y as usize] {
