@@ -21,6 +21,9 @@ pub struct IndexedTemplate {
     vocab: HashMap<String, usize>,
     /// Vocabulary entry indices by token length, for fuzzy lookup.
     by_len: HashMap<usize, Vec<usize>>,
+    /// Distinctive entries (see [`Self::lookup_faint`]) by their [`ocr_fold`]ed spelling;
+    /// None where two entries fold alike.
+    faint_folded: HashMap<String, Option<usize>>,
     /// Per reference: vocabulary entry -> indices of that reference's tokens.
     ref_tokens: Vec<HashMap<usize, Vec<usize>>>,
     /// Per reference: the text block (paragraph, label, table cell) of each token.
@@ -53,6 +56,15 @@ impl IndexedTemplate {
         for (i, e) in template.vocabulary.iter().enumerate() {
             by_len.entry(e.token.chars().count()).or_default().push(i);
         }
+        let mut faint_folded: HashMap<String, Option<usize>> = HashMap::new();
+        for (i, e) in template.vocabulary.iter().enumerate() {
+            if e.org || e.marking || e.weight >= FAINT_MIN_WEIGHT {
+                faint_folded
+                    .entry(ocr_fold(&e.token))
+                    .and_modify(|v| *v = None)
+                    .or_insert(Some(i));
+            }
+        }
         let ref_tokens = template
             .references
             .iter()
@@ -83,6 +95,7 @@ impl IndexedTemplate {
             ownership_weight,
             vocab,
             by_len,
+            faint_folded,
             ref_tokens,
             ref_blocks,
             chrome_cells,
@@ -91,12 +104,19 @@ impl IndexedTemplate {
     }
 
     /// The vocabulary entry a faint reading matches: only a distinctive one (naming the
-    /// organisation, a marking, or a heavy word), and only spelled exactly.
+    /// organisation, a marking, or a heavy word), and only spelled exactly, or but for
+    /// the letter shapes OCR confuses in small print ("caimmoor" for "cairnmoor"): an
+    /// edit distance would let a faint reading's noise match too much.
     pub fn lookup_faint(&self, token: &str) -> Option<usize> {
-        let &i = self.vocab.get(token)?;
+        if token.chars().count() < 4 {
+            return None;
+        }
+        let i = match self.vocab.get(token) {
+            Some(&i) => i,
+            None => return self.faint_folded.get(&ocr_fold(token)).copied().flatten(),
+        };
         let e = &self.template.vocabulary[i];
-        (token.chars().count() >= 4 && (e.org || e.marking || e.weight >= FAINT_MIN_WEIGHT))
-            .then_some(i)
+        (e.org || e.marking || e.weight >= FAINT_MIN_WEIGHT).then_some(i)
     }
 
     /// The vocabulary entry a word cut by the image's edge is the visible part of: the
@@ -160,6 +180,28 @@ impl IndexedTemplate {
         }
         best.map(|(_, i)| i)
     }
+}
+
+/// `word` with the letter groups OCR confuses in small print folded to one spelling:
+/// "rn" and "m", "cl" and "d", "vv" and "w", "o" and "0". Single-letter slips ("l" for
+/// "i") are left out: faint noise would match through them too.
+fn ocr_fold(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let chars: Vec<char> = word.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let pair = (chars[i], chars.get(i + 1).copied());
+        let (c, step) = match pair {
+            ('r', Some('n')) => ('m', 2),
+            ('c', Some('l')) => ('d', 2),
+            ('v', Some('v')) => ('w', 2),
+            ('0', _) => ('o', 1),
+            (c, _) => (c, 1),
+        };
+        out.push(c);
+        i += step;
+    }
+    out
 }
 
 /// Fewest letters of a cut word that may stand for the whole word.
@@ -1330,6 +1372,21 @@ mod tests {
         assert!(dashboard.is_some());
         assert_eq!(it.lookup("dashbomd"), dashboard);
         assert_eq!(it.lookup("dashbd"), None, "three edits are another word");
+    }
+
+    #[test]
+    fn a_faint_reading_matches_our_name_but_for_confusable_letters_only() {
+        let it = IndexedTemplate::new(build_template(
+            "cairnmoor-leaktracker",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &["cairnmoor".to_string()],
+        ));
+        let name = it.lookup_faint("cairnmoor");
+        assert!(name.is_some());
+        assert_eq!(it.lookup_faint("caimmoor"), name, "rn read as m");
+        assert_eq!(it.lookup_faint("cairnm00r"), name, "o read as 0");
+        assert_eq!(it.lookup_faint("cairnmeer"), None, "two other letters");
+        assert_eq!(ocr_fold("clevvil"), "dewil");
     }
 
     #[test]
