@@ -213,7 +213,7 @@ fn main() -> Result<()> {
             continue;
         };
         let prepared = prepare(&decoded.image, SCAN_GLYPH_HEIGHT);
-        let words = engine.read_words(&prepared.ocr_gray)?;
+        let words = engine.read_all(prepared.ocr_inputs())?;
         prints.push((path.clone(), fingerprint(&prepared, &words)));
     }
     eprintln!("fingerprinted {} images", prints.len());

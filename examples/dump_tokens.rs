@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
             continue;
         };
         let prepared = prepare(&decoded.image, SCAN_GLYPH_HEIGHT);
-        let words = engine.read_words(&prepared.ocr_gray)?;
+        let words = engine.read_all(prepared.ocr_inputs())?;
         let fp = fingerprint(&prepared, &words);
         let tokens: Vec<serde_json::Value> = fp
             .tokens

@@ -28,7 +28,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(out) = args.get(2) {
         prepared.ocr_gray.save(out)?;
     }
-    let words = OcrEngine::new()?.read_words(&prepared.ocr_gray)?;
+    let words = OcrEngine::new()?.read_all(prepared.ocr_inputs())?;
     let fp = fingerprint(&prepared, &words);
     let texts: Vec<&str> = fp.tokens.iter().map(|t| t.text.as_str()).collect();
     println!("{} tokens: {}", texts.len(), texts.join(" "));

@@ -11,13 +11,13 @@ use image::{imageops::FilterType, DynamicImage, GrayImage};
 use leakshot::decode::{decode_file, DecodeLimits};
 use leakshot::preprocess::{
     estimate_glyph_height, luma8, normalise_polarity_counted, prepare_gray, resize_gray, screen,
-    stretch_contrast_counted, unsharp_counted, Prepared, MAX_OCR_PIXELS, SCAN_GLYPH_HEIGHT,
-    TYPICAL_GLYPH, WORKING_MAX_SIDE,
+    stretch_contrast_counted, unsharp_counted, Prepared, ALT_SCALE, MAX_OCR_PIXELS,
+    SCAN_GLYPH_HEIGHT, TYPICAL_GLYPH, WORKING_MAX_SIDE,
 };
 use std::path::{Path, PathBuf};
 
 /// The timed steps, in order; `prepare_gray` is the whole function, timed on its own.
-const STEPS: [&str; 10] = [
+const STEPS: [&str; 11] = [
     "work_resize",
     "find_screen",
     "rectify",
@@ -25,6 +25,7 @@ const STEPS: [&str; 10] = [
     "ocr_resize",
     "stretch",
     "unsharp",
+    "second_input",
     "polarity",
     "thumbnail",
     "prepare_gray",
@@ -127,13 +128,16 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
         levels = unsharp_counted(&mut ocr_gray, glyph_ocr * 0.5, 2.0).or(levels);
     }
     laps.lap(6);
-    normalise_polarity_counted(
-        &mut ocr_gray,
-        (glyph_ocr * 2.0).max(10.0) as u32,
-        screen.is_some(),
-        levels.as_ref(),
-    );
+    let radius = (glyph_ocr * 2.0).max(10.0) as u32;
+    let ocr_alt = screen.is_some().then(|| {
+        let mut alt = resize_gray(&ocr_gray, ALT_SCALE, FilterType::Triangle);
+        let alt_radius = (radius as f32 * ALT_SCALE) as u32;
+        normalise_polarity_counted(&mut alt, alt_radius.max(1), false, None);
+        (alt, ALT_SCALE)
+    });
     laps.lap(7);
+    normalise_polarity_counted(&mut ocr_gray, radius, screen.is_some(), levels.as_ref());
+    laps.lap(8);
     let thumb_scale = (256.0 / long as f32).min(1.0);
     let thumb = image
         .thumbnail(
@@ -141,7 +145,7 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
             ((height as f32 * thumb_scale).round() as u32).max(1),
         )
         .to_rgb8();
-    laps.lap(8);
+    laps.lap(9);
     let prepared = Prepared {
         ocr_gray,
         ocr_scale: work_scale * extra,
@@ -151,6 +155,7 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
         height,
         screen,
         work_scale,
+        ocr_alt,
     };
     (prepared, laps)
 }
@@ -166,6 +171,10 @@ fn checksum(p: &Prepared) -> String {
     h.update(&p.ocr_scale.to_le_bytes());
     h.update(&p.glyph_height.unwrap_or(-1.0).to_le_bytes());
     h.update(&[u8::from(p.screen.is_some())]);
+    if let Some((alt, factor)) = &p.ocr_alt {
+        h.update(alt.as_raw());
+        h.update(&factor.to_le_bytes());
+    }
     h.finalize().to_hex()[..16].to_string()
 }
 

@@ -153,6 +153,7 @@ impl StoredFingerprint {
             height: image_size.1,
             screen,
             work_scale,
+            ocr_alt: None,
         };
         let mut fp = fingerprint(&stand_in, &[]);
         fp.width = self.width;
@@ -356,6 +357,7 @@ mod tests {
                 core: [10, 10, 600, 400],
             }),
             work_scale: 0.5,
+            ocr_alt: None,
         };
         let mut original = fingerprint(&prepared, &[]);
         original.tokens = entry().fingerprint.unwrap().tokens;

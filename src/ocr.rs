@@ -53,6 +53,28 @@ impl OcrEngine {
         Ok(tess)
     }
 
+    /// Reads the words of each of `images` (readings of the same pixels, made
+    /// differently) and unites them ([`union_words`]).
+    pub fn read_all<'a>(
+        &mut self,
+        images: impl IntoIterator<Item = (&'a GrayImage, f32)>,
+    ) -> Result<Vec<OcrWord>, OcrError> {
+        let mut words = Vec::new();
+        for (image, factor) in images {
+            let mut read = self.read_words(image)?;
+            if factor != 1.0 {
+                for w in &mut read {
+                    w.left /= factor;
+                    w.top /= factor;
+                    w.width /= factor;
+                    w.height /= factor;
+                }
+            }
+            words = union_words(words, read);
+        }
+        Ok(words)
+    }
+
     /// Reads the words of `image`.
     pub fn read_words(&mut self, image: &GrayImage) -> Result<Vec<OcrWord>, OcrError> {
         let tess = match self.tess.take() {
@@ -70,6 +92,26 @@ impl OcrEngine {
         self.tess = Some(tess);
         Ok(parse_tsv(&tsv))
     }
+}
+
+/// `primary`'s words and those of `more` (another reading of the same pixels) that
+/// `primary` lacks: a word is the same when its text is and its centre lies within a
+/// letter height of the other's.
+pub fn union_words(mut primary: Vec<OcrWord>, more: Vec<OcrWord>) -> Vec<OcrWord> {
+    let centre = |w: &OcrWord| (w.left + w.width / 2.0, w.top + w.height / 2.0);
+    let known = primary.len();
+    for w in more {
+        let (x, y) = centre(&w);
+        let seen = primary[..known].iter().any(|v| {
+            let (vx, vy) = centre(v);
+            let tol = v.height.max(w.height);
+            v.text == w.text && (vx - x).abs() < tol && (vy - y).abs() < tol
+        });
+        if !seen {
+            primary.push(w);
+        }
+    }
+    primary
 }
 
 /// Leptonica prints diagnostics ("Error in boxClipToRectangle") to stderr for odd page
@@ -116,6 +158,34 @@ pub fn parse_tsv(tsv: &str) -> Vec<OcrWord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn word(text: &str, left: f32, top: f32) -> OcrWord {
+        OcrWord {
+            text: text.into(),
+            left,
+            top,
+            width: 60.0,
+            height: 14.0,
+            confidence: 90.0,
+            line: (1, 1, 1),
+        }
+    }
+
+    #[test]
+    fn a_second_reading_adds_only_the_words_the_first_lacks() {
+        let first = vec![word("dashboard", 10.0, 20.0)];
+        let second = vec![
+            word("dashboard", 14.0, 23.0),  // the same word, read again
+            word("dashboard", 10.0, 300.0), // the same text elsewhere
+            word("harbour", 10.0, 20.0),    // another reading of the same place
+        ];
+        let all = union_words(first, second);
+        let found: Vec<(&str, f32)> = all.iter().map(|w| (w.text.as_str(), w.top)).collect();
+        assert_eq!(
+            found,
+            [("dashboard", 20.0), ("dashboard", 300.0), ("harbour", 20.0)]
+        );
+    }
 
     #[test]
     fn parses_word_rows_only() {

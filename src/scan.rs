@@ -478,7 +478,7 @@ impl Scanner {
         let prepared = prepare_gray(gray, &decoded.image, SCAN_GLYPH_HEIGHT);
         drop(decoded);
         lap("preprocess", timings);
-        let words = match engine.read_words(&prepared.ocr_gray) {
+        let words = match engine.read_all(prepared.ocr_inputs()) {
             Ok(w) => w,
             Err(e) => {
                 lap("ocr", timings);
@@ -807,7 +807,7 @@ pub fn fingerprint_reference(
 ) -> Result<ImageFingerprint, ImageError> {
     let decoded = decode_file(path, limits)?;
     let prepared = prepare(&decoded.image, crate::preprocess::ENROLL_GLYPH_HEIGHT);
-    let words = engine.read_words(&prepared.ocr_gray)?;
+    let words = engine.read_all(prepared.ocr_inputs())?;
     let mut fp = fingerprint(&prepared, &words);
     // A clean screenshot's doubtful readings are noise, not vocabulary.
     fp.tokens.retain(|t| !t.faint);

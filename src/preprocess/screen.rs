@@ -313,6 +313,16 @@ fn quad_area(q: &[(f32, f32); 4]) -> f32 {
     a.abs() / 2.0
 }
 
+/// Whether (x, y) lies inside the clockwise quadrilateral `q`: test images of screens.
+#[cfg(test)]
+pub(crate) fn inside(q: &[(f32, f32); 4], x: f32, y: f32) -> bool {
+    (0..4).all(|i| {
+        let (x0, y0) = q[i];
+        let (x1, y1) = q[(i + 1) % 4];
+        (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0.0
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,13 +419,5 @@ mod tests {
             steps.iter().flatten().all(|&c| c >= MIN_EDGE_STEP),
             "{steps:?}"
         );
-    }
-
-    fn inside(q: &[(f32, f32); 4], x: f32, y: f32) -> bool {
-        (0..4).all(|i| {
-            let (x0, y0) = q[i];
-            let (x1, y1) = q[(i + 1) % 4];
-            (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0.0
-        })
     }
 }
