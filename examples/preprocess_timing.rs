@@ -11,7 +11,7 @@ use image::{imageops::FilterType, DynamicImage, GrayImage};
 use leakshot::decode::{decode_file, DecodeLimits};
 use leakshot::preprocess::{
     estimate_glyph_height, luma8, normalise_polarity_counted, prepare_gray, resize_gray, screen,
-    stretch_contrast_counted, unsharp_counted, Prepared, ALT_SCALE, MAX_OCR_PIXELS,
+    second_ocr_input, stretch_contrast_counted, unsharp_counted, Prepared, MAX_OCR_PIXELS,
     SCAN_GLYPH_HEIGHT, TYPICAL_GLYPH, WORKING_MAX_SIDE,
 };
 use std::path::{Path, PathBuf};
@@ -129,12 +129,9 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
     }
     laps.lap(6);
     let radius = (glyph_ocr * 2.0).max(10.0) as u32;
-    let ocr_alt = screen.is_some().then(|| {
-        let mut alt = resize_gray(&ocr_gray, ALT_SCALE, FilterType::Triangle);
-        let alt_radius = (radius as f32 * ALT_SCALE) as u32;
-        normalise_polarity_counted(&mut alt, alt_radius.max(1), false, None);
-        (alt, ALT_SCALE)
-    });
+    let ocr_alt = screen
+        .is_some()
+        .then(|| second_ocr_input(&ocr_gray, radius));
     laps.lap(7);
     normalise_polarity_counted(&mut ocr_gray, radius, screen.is_some(), levels.as_ref());
     laps.lap(8);

@@ -58,7 +58,7 @@ impl IndexedTemplate {
         }
         let mut faint_folded: HashMap<String, Option<usize>> = HashMap::new();
         for (i, e) in template.vocabulary.iter().enumerate() {
-            if e.org || e.marking || e.weight >= FAINT_MIN_WEIGHT {
+            if faint_matchable(e) {
                 faint_folded
                     .entry(ocr_fold(&e.token))
                     .and_modify(|v| *v = None)
@@ -115,8 +115,7 @@ impl IndexedTemplate {
             Some(&i) => i,
             None => return self.faint_folded.get(&ocr_fold(token)).copied().flatten(),
         };
-        let e = &self.template.vocabulary[i];
-        (e.org || e.marking || e.weight >= FAINT_MIN_WEIGHT).then_some(i)
+        faint_matchable(&self.template.vocabulary[i]).then_some(i)
     }
 
     /// The vocabulary entry a word cut by the image's edge is the visible part of: the
@@ -180,6 +179,12 @@ impl IndexedTemplate {
         }
         best.map(|(_, i)| i)
     }
+}
+
+/// Whether a faint reading may match `e`: it names the organisation, is a marking, or
+/// weighs much.
+fn faint_matchable(e: &crate::template::VocabEntry) -> bool {
+    e.org || e.marking || e.weight >= FAINT_MIN_WEIGHT
 }
 
 /// `word` with the letter groups OCR confuses in small print folded to one spelling:

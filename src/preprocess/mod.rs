@@ -128,10 +128,7 @@ pub fn prepare_gray(gray: GrayImage, image: &DynamicImage, glyph_target: f32) ->
         // Phone photos are soft (focus, motion, moire filtering): sharpen at the scale of
         // the letters, which lifts Tesseract's reading of them markedly.
         levels = unsharp_counted(&mut ocr_gray, glyph_ocr * 0.5, 2.0).or(levels);
-        let mut alt = resize_gray(&ocr_gray, ALT_SCALE, FilterType::Triangle);
-        let alt_radius = (radius as f32 * ALT_SCALE) as u32;
-        normalise_polarity_counted(&mut alt, alt_radius.max(1), false, None);
-        ocr_alt = Some((alt, ALT_SCALE));
+        ocr_alt = Some(second_ocr_input(&ocr_gray, radius));
     }
     normalise_polarity_counted(&mut ocr_gray, radius, screen.is_some(), levels.as_ref());
     let thumb_scale = (256.0 / long as f32).min(1.0);
@@ -291,6 +288,16 @@ fn fast_resize(img: &GrayImage, w: u32, h: u32, filter: FilterType) -> Option<Gr
 /// at 0.5 2 leaks for 0.2 s.
 pub const ALT_SCALE: f32 = 0.7;
 
+/// A photographed screen's second OCR input ([`Prepared::ocr_alt`]) from the sharpened
+/// screen and the polarity window `radius` of the first: reduced to [`ALT_SCALE`], dark
+/// regions inverted, light not flattened. Public for the `preprocess_timing` example.
+pub fn second_ocr_input(sharpened: &GrayImage, radius: u32) -> (GrayImage, f32) {
+    let mut alt = resize_gray(sharpened, ALT_SCALE, FilterType::Triangle);
+    let alt_radius = (radius as f32 * ALT_SCALE) as u32;
+    normalise_polarity_counted(&mut alt, alt_radius.max(1), false, None);
+    (alt, ALT_SCALE)
+}
+
 /// Glyph height assumed when none could be measured. Public for the `preprocess_timing`
 /// example.
 pub const TYPICAL_GLYPH: f32 = 16.0;
@@ -438,8 +445,8 @@ fn dark_bars(img: &GrayImage, dark_below: u32) -> Vec<Option<Bar>> {
         }
         let mean = sum / ((y - start) as u64 * w as u64).max(1);
         let level = u8::try_from(mean).unwrap_or(u8::MAX);
-        for (row_index, slot) in out.iter_mut().enumerate().take(y).skip(start) {
-            let row = &samples(img)[row_index * w..][..w];
+        let pixels = samples(img).chunks_exact(w.max(1));
+        for (row, slot) in pixels.zip(out.iter_mut()).take(y).skip(start) {
             let (from, to) = dark_extent(row, dark_below).unwrap_or((0, w));
             *slot = Some(Bar { level, from, to });
         }

@@ -146,11 +146,7 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
     // A screen's outline is a step from bright to dark. Where two of the four edges are no
     // step at all, the outline is something else: the threshold's contour across a gradient
     // background (a login page), the corner of a post frame.
-    let flat_edges = edge_contrasts(&small, &quad)
-        .iter()
-        .filter(|c| c.is_some_and(|c| c < MIN_EDGE_STEP))
-        .count();
-    if flat_edges >= 2 {
+    if flat_edges(&edge_contrasts(&small, &quad)) >= 2 {
         return None;
     }
     let corners = quad.map(|(x, y)| (x / s, y / s));
@@ -296,6 +292,14 @@ fn edge_contrasts(img: &GrayImage, q: &[(f32, f32); 4]) -> [Option<f32>; 4] {
     out
 }
 
+/// How many of the measured edges show no step in brightness.
+fn flat_edges(contrasts: &[Option<f32>; 4]) -> usize {
+    contrasts
+        .iter()
+        .filter(|c| c.is_some_and(|c| c < MIN_EDGE_STEP))
+        .count()
+}
+
 /// Points sampled along an edge, and how far either side of it (search-image pixels).
 const EDGE_SAMPLES: usize = 24;
 const EDGE_OFFSET: f32 = 4.0;
@@ -402,10 +406,7 @@ mod tests {
             Luma([(200.0 - 1.5 * outside).max(30.0) as u8])
         });
         let steps = edge_contrasts(&ramp, &quad);
-        let flat = steps
-            .iter()
-            .filter(|c| c.is_some_and(|c| c < MIN_EDGE_STEP));
-        assert_eq!(flat.count(), 2, "{steps:?}");
+        assert_eq!(flat_edges(&steps), 2, "{steps:?}");
         // The same outline drawn as a screen on a dark surround has steps all round.
         let screen = GrayImage::from_fn(360, 240, |x, y| {
             Luma([if inside(&quad, x as f32, y as f32) {
