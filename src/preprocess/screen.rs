@@ -136,7 +136,12 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
     // A photo is never perfectly level; panels of a screenshot always are, and so is a
     // screenshot inside a dark frame (a dark-theme post, a desktop), which has four dark
     // sides and needs no rectification, only the usual pipeline.
-    if max_tilt_degrees(&quad) < MIN_TILT_DEGREES {
+    // The corners alone can mislead: where a level screenshot's bright part is cut by its
+    // dark sidebar or rounded at the corners, the diagonal extremes sit off its outline
+    // and make a tilted quadrilateral of a level one. Its outline's sides are still level.
+    if max_tilt_degrees(&quad) < MIN_TILT_DEGREES
+        || outline_tilt_degrees(&labels, label, &quad) < MIN_TILT_DEGREES
+    {
         return None;
     }
     // A screen fills its quadrilateral; a blob does not.
@@ -254,6 +259,73 @@ fn max_tilt_degrees(q: &[(f32, f32); 4]) -> f32 {
             dx.min(dy).atan2(dx.max(dy)).to_degrees()
         })
         .fold(0.0, f32::max)
+}
+
+/// Largest tilt of the component's outline from the nearest image axis. Each side is
+/// measured on its middle half, from the median outline position in each of its two
+/// quarters, so rounded corners, a notch or a bump (a floating button) do not move it;
+/// the diagonal extremes that give the corners do move with them.
+fn outline_tilt_degrees(labels: &Labels, label: u32, q: &[(f32, f32); 4]) -> f32 {
+    let [tl, tr, br, bl] = *q;
+    [
+        (Side::Left, tl.1, bl.1),
+        (Side::Right, tr.1, br.1),
+        (Side::Top, tl.0, tr.0),
+        (Side::Bottom, bl.0, br.0),
+    ]
+    .into_iter()
+    .map(|(side, a, b)| side_tilt_degrees(labels, label, side, a.min(b), a.max(b)))
+    .fold(0.0, f32::max)
+}
+
+type Labels = image::ImageBuffer<Luma<u32>, Vec<u32>>;
+
+#[derive(Clone, Copy)]
+enum Side {
+    Left,
+    Right,
+    Top,
+    Bottom,
+}
+
+/// Tilt of one side of the component, along rows (left, right) or columns (top, bottom)
+/// `lo..hi`.
+fn side_tilt_degrees(labels: &Labels, label: u32, side: Side, lo: f32, hi: f32) -> f32 {
+    let span = hi - lo;
+    // Too short a side to measure a slope on: it cannot show a tilt.
+    if span < 16.0 {
+        return 0.0;
+    }
+    let (w, h) = labels.dimensions();
+    let hit = |x: u32, y: u32| labels.get_pixel(x, y)[0] == label;
+    // Where the outline crosses row or column `t`, seen from this side.
+    let outline = |t: u32| -> Option<u32> {
+        match side {
+            Side::Left => (0..w).find(|&x| hit(x, t)),
+            Side::Right => (0..w).rev().find(|&x| hit(x, t)),
+            Side::Top => (0..h).find(|&y| hit(t, y)),
+            Side::Bottom => (0..h).rev().find(|&y| hit(t, y)),
+        }
+    };
+    let limit = match side {
+        Side::Left | Side::Right => h,
+        Side::Top | Side::Bottom => w,
+    };
+    let median_between = |from: f32, to: f32| -> Option<f32> {
+        let mut v: Vec<u32> = (from.round() as u32..(to.round() as u32).min(limit))
+            .filter_map(outline)
+            .collect();
+        v.sort_unstable();
+        v.get(v.len() / 2).map(|&m| m as f32)
+    };
+    let quarter = 0.25 * span;
+    match (
+        median_between(lo + quarter, lo + 2.0 * quarter),
+        median_between(lo + 2.0 * quarter, lo + 3.0 * quarter),
+    ) {
+        (Some(m1), Some(m2)) => (m2 - m1).abs().atan2(quarter).to_degrees(),
+        _ => 0.0,
+    }
 }
 
 /// Median step in brightness across each edge of `q` (inside minus outside, a few pixels
@@ -388,6 +460,22 @@ mod tests {
             }])
         });
         assert!(find_screen(&slanted).is_none());
+    }
+
+    #[test]
+    fn a_level_screenshot_in_a_dark_post_frame_is_not_rectified() {
+        // The bright part of a framed screenshot: the content area right of a dark sidebar,
+        // the top bar reaching further left over it, a rounded bottom-right corner. Its
+        // diagonal extremes make a quadrilateral whose left edge leans by 11 degrees.
+        let bright = |x: u32, y: u32| {
+            let (xf, yf) = (x as f32, y as f32);
+            let rounded = xf > 660.0 && yf > 460.0 && (xf - 660.0).hypot(yf - 460.0) > 40.0;
+            let content = (200..700).contains(&x) && (150..500).contains(&y) && !rounded;
+            let top_bar = (130..700).contains(&x) && (150..180).contains(&y);
+            content || top_bar
+        };
+        let img = GrayImage::from_fn(800, 600, |x, y| Luma([if bright(x, y) { 230 } else { 40 }]));
+        assert!(find_screen(&img).is_none());
     }
 
     #[test]
