@@ -106,7 +106,8 @@ impl IndexedTemplate {
     /// The vocabulary entry a faint reading matches: only a distinctive one (naming the
     /// organisation, a marking, or a heavy word), and only spelled exactly, or but for
     /// the letter shapes OCR confuses in small print ("caimmoor" for "cairnmoor"): an
-    /// edit distance would let a faint reading's noise match too much.
+    /// edit distance would let a faint reading's noise match too much. A longer chrome
+    /// word (a menu item: the small print of a shrunken page) matches spelled exactly.
     pub fn lookup_faint(&self, token: &str) -> Option<usize> {
         if token.chars().count() < 4 {
             return None;
@@ -115,7 +116,8 @@ impl IndexedTemplate {
             Some(&i) => i,
             None => return self.faint_folded.get(&ocr_fold(token)).copied().flatten(),
         };
-        faint_matchable(&self.template.vocabulary[i]).then_some(i)
+        let e = &self.template.vocabulary[i];
+        (faint_matchable(e) || (e.chrome && token.chars().count() >= FAINT_CHROME_LEN)).then_some(i)
     }
 
     /// The vocabulary entry a word cut by the image's edge is the visible part of: the
@@ -208,6 +210,10 @@ fn ocr_fold(word: &str) -> String {
     }
     out
 }
+
+/// Fewest letters of a chrome word (a menu item on every page) that a faint reading may
+/// match when spelled exactly.
+const FAINT_CHROME_LEN: usize = 5;
 
 /// Fewest letters of a cut word that may stand for the whole word.
 const MIN_CUT_FRAGMENT: usize = 4;
@@ -1347,7 +1353,7 @@ mod tests {
     }
 
     #[test]
-    fn faint_readings_match_only_distinctive_words_exactly() {
+    fn faint_readings_match_only_distinctive_or_chrome_words_exactly() {
         let t = build_template(
             "northbridge-intranet",
             vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
@@ -1364,10 +1370,15 @@ mod tests {
             "no fuzzy match when faint"
         );
         assert_eq!(
-            it.lookup_faint("dashboard"),
+            it.lookup_faint("earnings"),
             None,
-            "generic words need a clear reading"
+            "a common word of one page needs a clear reading"
         );
+        // A menu item on every page is chrome: spelled exactly, a faint reading of it
+        // places the layout.
+        let menu = it.lookup_faint("dashboard").expect("chrome, exactly");
+        assert!(it.template.vocabulary[menu].chrome);
+        assert_eq!(it.lookup_faint("dashbomd"), None, "but not misspelt");
         assert!(
             it.lookup("northbrldge").is_some(),
             "a clear misreading still matches"
