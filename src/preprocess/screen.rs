@@ -145,7 +145,7 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
         return None;
     }
     // A screen fills its quadrilateral; a blob does not.
-    if area as f32 / quad_area(&quad).max(1.0) < 0.85 {
+    if spanned_area(&labels, label) as f32 / quad_area(&quad).max(1.0) < 0.85 {
         return None;
     }
     // A screen's outline is a step from bright to dark. Where two of the four edges are no
@@ -379,6 +379,26 @@ const EDGE_OFFSET: f32 = 4.0;
 /// Least brightness step (grey levels) across an edge of a photographed screen.
 const MIN_EDGE_STEP: f32 = 12.0;
 
+/// Pixels of component `label` with the gaps in each of its rows: what a screen shows
+/// within its outline (dark tiles, a dark chart, a photo on the page, boxes cut by its
+/// edge) is the screen's too.
+fn spanned_area(labels: &Labels, label: u32) -> u32 {
+    labels
+        .rows()
+        .map(|row| {
+            let mut on = row
+                .enumerate()
+                .filter(|(_, p)| p[0] == label)
+                .map(|(x, _)| x);
+            match (on.next(), on.last()) {
+                (Some(first), Some(last)) => (last - first + 1) as u32,
+                (Some(_), None) => 1,
+                _ => 0,
+            }
+        })
+        .sum()
+}
+
 fn quad_area(q: &[(f32, f32); 4]) -> f32 {
     let mut a = 0.0;
     for i in 0..4 {
@@ -439,6 +459,24 @@ mod tests {
             r.get_pixel(mx / 2, r.height() / 2)[0] < 100,
             "the surround shows"
         );
+    }
+
+    #[test]
+    fn dark_tiles_on_a_screen_are_part_of_it() {
+        // A tilted screen whose page has dark tiles, the last row cut by the screen's
+        // bottom edge: the bright part is full of holes, some open to the surround.
+        let quad = [
+            (150.0, 120.0),
+            (660.0, 90.0),
+            (690.0, 480.0),
+            (120.0, 500.0),
+        ];
+        let tile = |x: u32, y: u32| (x / 60) % 2 == 1 && (y / 70) % 2 == 1 && x > 200 && x < 600;
+        let img = GrayImage::from_fn(800, 600, |x, y| {
+            let on_screen = inside(&quad, x as f32, y as f32);
+            Luma([if on_screen && !tile(x, y) { 220 } else { 40 }])
+        });
+        assert!(find_screen(&img).is_some());
     }
 
     #[test]
