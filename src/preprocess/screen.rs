@@ -383,16 +383,15 @@ const MIN_EDGE_STEP: f32 = 12.0;
 /// within its outline (dark tiles, a dark chart, a photo on the page, boxes cut by its
 /// edge) is the screen's too.
 fn spanned_area(labels: &Labels, label: u32) -> u32 {
+    let width = (labels.width() as usize).max(1);
     labels
-        .rows()
+        .as_raw()
+        .chunks_exact(width)
         .map(|row| {
-            let mut on = row
-                .enumerate()
-                .filter(|(_, p)| p[0] == label)
-                .map(|(x, _)| x);
-            match (on.next(), on.last()) {
+            let first = row.iter().position(|&l| l == label);
+            let last = row.iter().rposition(|&l| l == label);
+            match (first, last) {
                 (Some(first), Some(last)) => (last - first + 1) as u32,
-                (Some(_), None) => 1,
                 _ => 0,
             }
         })
