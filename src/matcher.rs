@@ -109,7 +109,8 @@ impl IndexedTemplate {
     /// edit distance would let a faint reading's noise match too much. A longer chrome
     /// word (a menu item: the small print of a shrunken page) matches spelled exactly.
     pub fn lookup_faint(&self, token: &str) -> Option<usize> {
-        if token.chars().count() < 4 {
+        let len = token.chars().count();
+        if len < 4 {
             return None;
         }
         let i = match self.vocab.get(token) {
@@ -117,7 +118,7 @@ impl IndexedTemplate {
             None => return self.faint_folded.get(&ocr_fold(token)).copied().flatten(),
         };
         let e = &self.template.vocabulary[i];
-        (faint_matchable(e) || (e.chrome && token.chars().count() >= FAINT_CHROME_LEN)).then_some(i)
+        (faint_matchable(e) || (e.chrome && len >= FAINT_CHROME_LEN)).then_some(i)
     }
 
     /// The vocabulary entry a word cut by the image's edge is the visible part of: the

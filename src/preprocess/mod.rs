@@ -445,8 +445,8 @@ fn dark_bars(img: &GrayImage, dark_below: u32) -> Vec<Option<Bar>> {
         }
         let mean = sum / ((y - start) as u64 * w as u64).max(1);
         let level = u8::try_from(mean).unwrap_or(u8::MAX);
-        let pixels = samples(img).chunks_exact(w.max(1));
-        for (row, slot) in pixels.zip(out.iter_mut()).take(y).skip(start) {
+        let bar_rows = samples(img).chunks_exact(w.max(1)).skip(start);
+        for (row, slot) in bar_rows.zip(&mut out[start..y]) {
             let (from, to) = dark_extent(row, dark_below).unwrap_or((0, w));
             *slot = Some(Bar { level, from, to });
         }

@@ -94,6 +94,7 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
     let (mut min_sum, mut max_sum, mut min_diff, mut max_diff) =
         (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
     let (mut inside_sum, mut outside_sum, mut outside_n) = (0u64, 0u64, 0u64);
+    let mut outline = Outline::new(small.width(), small.height());
     for (x, y, l) in labels.enumerate_pixels() {
         let v = small.get_pixel(x, y)[0] as u64;
         if l[0] != label {
@@ -102,6 +103,7 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
             continue;
         }
         inside_sum += v;
+        outline.add(x, y);
         let (xi, yi) = (x as i64, y as i64);
         if xi + yi < min_sum {
             min_sum = xi + yi;
@@ -139,13 +141,12 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
     // The corners alone can mislead: where a level screenshot's bright part is cut by its
     // dark sidebar or rounded at the corners, the diagonal extremes sit off its outline
     // and make a tilted quadrilateral of a level one. Its outline's sides are still level.
-    if max_tilt_degrees(&quad) < MIN_TILT_DEGREES
-        || outline_tilt_degrees(&labels, label, &quad) < MIN_TILT_DEGREES
+    if max_tilt_degrees(&quad) < MIN_TILT_DEGREES || outline.tilt_degrees(&quad) < MIN_TILT_DEGREES
     {
         return None;
     }
     // A screen fills its quadrilateral; a blob does not.
-    if spanned_area(&labels, label) as f32 / quad_area(&quad).max(1.0) < 0.85 {
+    if outline.spanned_area() as f32 / quad_area(&quad).max(1.0) < 0.85 {
         return None;
     }
     // A screen's outline is a step from bright to dark. Where two of the four edges are no
@@ -261,24 +262,12 @@ fn max_tilt_degrees(q: &[(f32, f32); 4]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// Largest tilt of the component's outline from the nearest image axis. Each side is
-/// measured on its middle half, from the median outline position in each of its two
-/// quarters, so rounded corners, a notch or a bump (a floating button) do not move it;
-/// the diagonal extremes that give the corners do move with them.
-fn outline_tilt_degrees(labels: &Labels, label: u32, q: &[(f32, f32); 4]) -> f32 {
-    let [tl, tr, br, bl] = *q;
-    [
-        (Side::Left, tl.1, bl.1),
-        (Side::Right, tr.1, br.1),
-        (Side::Top, tl.0, tr.0),
-        (Side::Bottom, bl.0, br.0),
-    ]
-    .into_iter()
-    .map(|(side, a, b)| side_tilt_degrees(labels, label, side, a.min(b), a.max(b)))
-    .fold(0.0, f32::max)
+/// Where a component's outline crosses each row and each column of the image: the
+/// first and last of its pixels there.
+struct Outline {
+    rows: Vec<Option<(u32, u32)>>,
+    cols: Vec<Option<(u32, u32)>>,
 }
-
-type Labels = image::ImageBuffer<Luma<u32>, Vec<u32>>;
 
 #[derive(Clone, Copy)]
 enum Side {
@@ -288,43 +277,81 @@ enum Side {
     Bottom,
 }
 
-/// Tilt of one side of the component, along rows (left, right) or columns (top, bottom)
-/// `lo..hi`.
-fn side_tilt_degrees(labels: &Labels, label: u32, side: Side, lo: f32, hi: f32) -> f32 {
-    let span = hi - lo;
-    // Too short a side to measure a slope on: it cannot show a tilt.
-    if span < 16.0 {
-        return 0.0;
-    }
-    let (w, h) = labels.dimensions();
-    let hit = |x: u32, y: u32| labels.get_pixel(x, y)[0] == label;
-    // Where the outline crosses row or column `t`, seen from this side.
-    let outline = |t: u32| -> Option<u32> {
-        match side {
-            Side::Left => (0..w).find(|&x| hit(x, t)),
-            Side::Right => (0..w).rev().find(|&x| hit(x, t)),
-            Side::Top => (0..h).find(|&y| hit(t, y)),
-            Side::Bottom => (0..h).rev().find(|&y| hit(t, y)),
+impl Outline {
+    fn new(width: u32, height: u32) -> Outline {
+        Outline {
+            rows: vec![None; height as usize],
+            cols: vec![None; width as usize],
         }
-    };
-    let limit = match side {
-        Side::Left | Side::Right => h,
-        Side::Top | Side::Bottom => w,
-    };
-    let median_between = |from: f32, to: f32| -> Option<f32> {
-        let mut v: Vec<u32> = (from.round() as u32..(to.round() as u32).min(limit))
-            .filter_map(outline)
-            .collect();
-        v.sort_unstable();
-        v.get(v.len() / 2).map(|&m| m as f32)
-    };
-    let quarter = 0.25 * span;
-    match (
-        median_between(lo + quarter, lo + 2.0 * quarter),
-        median_between(lo + 2.0 * quarter, lo + 3.0 * quarter),
-    ) {
-        (Some(m1), Some(m2)) => (m2 - m1).abs().atan2(quarter).to_degrees(),
-        _ => 0.0,
+    }
+
+    /// Adds the component's pixel (x, y).
+    fn add(&mut self, x: u32, y: u32) {
+        let widen = |extent: &mut Option<(u32, u32)>, v: u32| {
+            *extent = Some(extent.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+        };
+        widen(&mut self.rows[y as usize], x);
+        widen(&mut self.cols[x as usize], y);
+    }
+
+    /// Pixels of the component with the gaps in each of its rows: what a screen shows
+    /// within its outline (dark tiles, a dark chart, a photo on the page, boxes cut by
+    /// its edge) is the screen's too.
+    fn spanned_area(&self) -> u32 {
+        self.rows.iter().flatten().map(|(lo, hi)| hi - lo + 1).sum()
+    }
+
+    /// Largest tilt of the outline from the nearest image axis, along the sides of the
+    /// component's quadrilateral `q`. Each side is measured on its middle half, from the
+    /// median outline position in each of its two quarters, so rounded corners, a notch
+    /// or a bump (a floating button) do not move it; the diagonal extremes that give the
+    /// corners do move with them.
+    fn tilt_degrees(&self, q: &[(f32, f32); 4]) -> f32 {
+        let [tl, tr, br, bl] = *q;
+        [
+            (Side::Left, tl.1, bl.1),
+            (Side::Right, tr.1, br.1),
+            (Side::Top, tl.0, tr.0),
+            (Side::Bottom, bl.0, br.0),
+        ]
+        .into_iter()
+        .map(|(side, a, b)| self.side_tilt_degrees(side, a.min(b), a.max(b)))
+        .fold(0.0, f32::max)
+    }
+
+    /// Tilt of one side, along rows (left, right) or columns (top, bottom) `lo..hi`.
+    fn side_tilt_degrees(&self, side: Side, lo: f32, hi: f32) -> f32 {
+        let span = hi - lo;
+        // Too short a side to measure a slope on: it cannot show a tilt.
+        if span < 16.0 {
+            return 0.0;
+        }
+        // Seen from this side, where the outline crosses each row or column.
+        let (extents, far_end) = match side {
+            Side::Left => (&self.rows, false),
+            Side::Right => (&self.rows, true),
+            Side::Top => (&self.cols, false),
+            Side::Bottom => (&self.cols, true),
+        };
+        let median_between = |from: f32, to: f32| -> Option<f32> {
+            let lines =
+                extents.get(from.round() as usize..(to.round() as usize).min(extents.len()))?;
+            let mut v: Vec<u32> = lines
+                .iter()
+                .flatten()
+                .map(|&(first, last)| if far_end { last } else { first })
+                .collect();
+            v.sort_unstable();
+            v.get(v.len() / 2).map(|&m| m as f32)
+        };
+        let quarter = 0.25 * span;
+        match (
+            median_between(lo + quarter, lo + 2.0 * quarter),
+            median_between(lo + 2.0 * quarter, lo + 3.0 * quarter),
+        ) {
+            (Some(m1), Some(m2)) => (m2 - m1).abs().atan2(quarter).to_degrees(),
+            _ => 0.0,
+        }
     }
 }
 
@@ -378,25 +405,6 @@ const EDGE_OFFSET: f32 = 4.0;
 
 /// Least brightness step (grey levels) across an edge of a photographed screen.
 const MIN_EDGE_STEP: f32 = 12.0;
-
-/// Pixels of component `label` with the gaps in each of its rows: what a screen shows
-/// within its outline (dark tiles, a dark chart, a photo on the page, boxes cut by its
-/// edge) is the screen's too.
-fn spanned_area(labels: &Labels, label: u32) -> u32 {
-    let width = (labels.width() as usize).max(1);
-    labels
-        .as_raw()
-        .chunks_exact(width)
-        .map(|row| {
-            let first = row.iter().position(|&l| l == label);
-            let last = row.iter().rposition(|&l| l == label);
-            match (first, last) {
-                (Some(first), Some(last)) => (last - first + 1) as u32,
-                _ => 0,
-            }
-        })
-        .sum()
-}
 
 fn quad_area(q: &[(f32, f32); 4]) -> f32 {
     let mut a = 0.0;
