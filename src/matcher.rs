@@ -503,6 +503,9 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             }
         }
     }
+    if conflicts.is_empty() && inliers.len() >= 3 {
+        conflicts.extend(header_brand(image, tpl, &all_matched));
+    }
     // The chrome's look is compared where the chrome's own alignment puts it.
     let look_transform = chrome_fit.as_ref().map_or(transform, |(sim, _)| *sim);
     let foreign_weight = conflicts
@@ -788,6 +791,99 @@ fn find_conflicts(
         }
     }
     out
+}
+
+/// Top share of a screenshot's height where a brand bar sits.
+const HEADER_BAND: f32 = 0.1;
+
+/// How much darker than the page's median a bar must be for a brand on it.
+const DARK_BAR_RATIO: f32 = 0.6;
+
+/// Another organisation's brand in the screenshot's own header, where the alignment cannot
+/// say where ours would be (a mobile layout moves the brand from the sidebar into a top
+/// bar; another kit's sidebar is wider than ours): distinctive words at the top left, on
+/// a dark bar, none of them ours, stand in place of the template's heaviest organisation
+/// word. Left half only: a header's right end shows the signed-in user, whom an
+/// enrolled page need not show. Screenshots only: a photo's OCR leaves distinctive-
+/// looking fragments everywhere.
+fn header_brand(
+    image: &ImageFingerprint,
+    tpl: &IndexedTemplate,
+    matched: &[(usize, usize)],
+) -> Option<Conflict> {
+    if image.screen.is_some() || !image.look.is_valid() || image.width == 0 {
+        return None;
+    }
+    let vocab = &tpl.template.vocabulary;
+    let brand = vocab
+        .iter()
+        .filter(|v| v.org && v.weight > 0.0)
+        .max_by(|a, b| a.weight.total_cmp(&b.weight))?;
+    let org_words: Vec<&str> = vocab
+        .iter()
+        .filter(|v| v.org)
+        .map(|v| v.token.as_str())
+        .collect();
+    let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
+    let look = &image.look;
+    let to_look = look.width as f32 / image.width as f32;
+    let mut lum: Vec<f32> = look
+        .rgb
+        .chunks_exact(3)
+        .map(|p| luminance([p[0] as f32, p[1] as f32, p[2] as f32]))
+        .collect();
+    lum.sort_by(f32::total_cmp);
+    let median = lum.get(lum.len() / 2).copied()?;
+    let dark = |c: [f32; 3]| luminance(c) < DARK_BAR_RATIO * median;
+    // A dark surround (a dark-mode post frame, whose author's name heads it) is no bar:
+    // a page's far corner is its page.
+    let far_corner = look.mean_around((look.width - 1) as f32, (look.height - 1) as f32, 2.0)?;
+    if dark(far_corner) {
+        return None;
+    }
+    let (w, h) = (image.width as f32, image.height as f32);
+    // The header is the first line of the left half under any marking banner; a word
+    // touching the image's edge is cut (a cropped brand reads as anything).
+    let inside = |t: &Token| t.x > 1.0 && t.y > 1.0 && t.x + t.w < w - 1.0;
+    let first = image
+        .tokens
+        .iter()
+        .filter(|t| {
+            !t.faint
+                && inside(t)
+                && t.center().0 < 0.5 * w
+                && !crate::fingerprint::is_marking(&t.text)
+        })
+        .min_by(|a, b| a.y.total_cmp(&b.y))?;
+    let first_line = first.center().1;
+    let found: Vec<usize> = image
+        .tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            let (cx, cy) = t.center();
+            !matched_tokens.contains(i)
+                && !t.faint
+                && inside(t)
+                && (cy - first_line).abs() < 0.5 * first.h.max(t.h)
+                && cy < HEADER_BAND * h
+                && cx < 0.5 * w
+                && is_distinctive(&t.text)
+                && !org_words.iter().any(|o| looks_like(&t.text, o))
+                && look
+                    .mean_around(cx * to_look, cy * to_look, (t.h * to_look).max(1.0))
+                    .is_some_and(dark)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    (!found.is_empty()).then(|| Conflict {
+        expected: brand.token.clone(),
+        found,
+    })
+}
+
+fn luminance(c: [f32; 3]) -> f32 {
+    0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 }
 
 /// Whether `read` could be a garbled reading of `expected` (a photo's "kestet" for
@@ -1266,6 +1362,58 @@ mod tests {
         let misread = screen("ntra", -150.0, &form);
         let m = match_template(&misread, &it);
         assert!(m.conflicts.is_empty(), "{:?}", m.conflicts);
+    }
+
+    #[test]
+    fn another_organisations_brand_in_a_dark_top_bar_is_foreign() {
+        let t = build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        );
+        let it = IndexedTemplate::new(t);
+        // A phone-width screenshot, 400 x 900: a dark bar across its top 80 px.
+        let look = |top: [u8; 3], corner: [u8; 3]| crate::fingerprint::layout::Look {
+            width: 40,
+            height: 90,
+            rgb: (0..90)
+                .flat_map(|y| (0..40).map(move |x| (x, y)))
+                .flat_map(|(x, y)| {
+                    if y < 8 {
+                        top
+                    } else if x > 30 && y > 80 {
+                        corner
+                    } else {
+                        [250, 250, 250]
+                    }
+                })
+                .collect(),
+        };
+        let shot = |brand: &str, top: [u8; 3], corner: [u8; 3]| ImageFingerprint {
+            width: 400,
+            height: 900,
+            tokens: vec![
+                tok(brand, 20.0, 30.0, 16.0),
+                tok("tables", 20.0, 120.0, 20.0),
+            ],
+            palette: Palette::default(),
+            look: look(top, corner),
+            screen: None,
+        };
+        let (dark, light) = ([30, 30, 35], [250, 250, 250]);
+        let c = header_brand(&shot("westmere", dark, light), &it, &[]).expect("foreign brand");
+        assert_eq!(c.found, vec![0]);
+        assert!(it
+            .template
+            .vocabulary
+            .iter()
+            .any(|v| v.org && v.token == c.expected));
+        // Ours, or a garbled reading of ours, is no other name.
+        assert!(header_brand(&shot("northbrldge", dark, light), &it, &[]).is_none());
+        // A title on the page itself is not a brand bar.
+        assert!(header_brand(&shot("westmere", light, light), &it, &[]).is_none());
+        // A dark-mode post frame: its author's name heads a dark surround, not a bar.
+        assert!(header_brand(&shot("westmere", dark, dark), &it, &[]).is_none());
     }
 
     /// Inliers pairing image token, vocabulary entry and reference token `i` for each `i`.
