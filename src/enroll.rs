@@ -184,6 +184,66 @@ fn is_org_token(token: &str, chrome: bool, marking: bool, named: &HashSet<String
         && digits == 0
         && !fingerprint::is_calendar_word(token)
         && fingerprint::english_zipf(token) < ORG_MAX_ZIPF
+        && !is_misread_common_word(token)
+}
+
+/// Zipf frequency from which an English word is common enough that a chrome word one
+/// letter away from it is more likely OCR's misreading of it than a name.
+const MISREAD_OF_ZIPF: f32 = 4.5;
+
+/// Whether `token`, no English word itself, is one edit (a letter dropped, added, changed
+/// or two swapped) from a common one: a search box's "anything…" read as "anythinc", a UI
+/// kit's demo user "Steave" for "Steve". Such chrome is the kit's, not a name of the
+/// organisation. Five letters at least: short abbreviations are near everything.
+fn is_misread_common_word(token: &str) -> bool {
+    let chars: Vec<char> = token.chars().collect();
+    if chars.len() < 5
+        || !chars.iter().all(char::is_ascii_lowercase)
+        || fingerprint::english_zipf(token) > 0.0
+    {
+        return false;
+    }
+    let common = |w: &[char]| {
+        let s: String = w.iter().collect();
+        fingerprint::english_zipf(&s) >= MISREAD_OF_ZIPF
+    };
+    let n = chars.len();
+    for i in 0..=n {
+        for c in 'a'..='z' {
+            // Inserted before position i, and substituted at i.
+            let inserted: Vec<char> = chars[..i]
+                .iter()
+                .chain([&c])
+                .chain(&chars[i..])
+                .copied()
+                .collect();
+            if common(&inserted) {
+                return true;
+            }
+            if i < n && chars[i] != c {
+                let mut changed = chars.clone();
+                changed[i] = c;
+                if common(&changed) {
+                    return true;
+                }
+            }
+        }
+        if i < n {
+            let mut dropped = chars.clone();
+            dropped.remove(i);
+            if common(&dropped) {
+                return true;
+            }
+        }
+        if i + 1 < n {
+            let mut swapped = chars.clone();
+            swapped.swap(i, i + 1);
+            if common(&swapped) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -279,6 +339,19 @@ mod tests {
             &["Police".to_string()],
         );
         assert!(t.vocabulary.iter().any(|e| e.token == "police" && e.org));
+    }
+
+    #[test]
+    fn a_chrome_word_one_letter_from_a_common_word_is_a_misreading_not_a_name() {
+        assert!(is_misread_common_word("anythinc"));
+        assert!(is_misread_common_word("steave"));
+        assert!(!is_misread_common_word("northbridge"));
+        assert!(!is_misread_common_word("kestrel"));
+        assert!(!is_misread_common_word("anything"));
+        assert!(!is_misread_common_word("kfrs"));
+        let named = HashSet::new();
+        assert!(!is_org_token("anythinc", true, false, &named));
+        assert!(is_org_token("wexcombe", true, false, &named));
     }
 
     #[test]
