@@ -1084,6 +1084,13 @@ const FUNCTION_WORD_ZIPF: f32 = 5.6;
 
 /// The similarity taking reference tokens `ra`, `rb` onto image tokens `ia`, `ib`, if the two
 /// correspondences agree on scale (distance ratio vs. letter-height ratio) and direction.
+/// Pixels a tiny blurred word's OCR box may grow beyond its letters' height.
+const BLUR_HALO: f32 = 4.0;
+
+/// Letter height (image pixels) below which a word's box may carry [`BLUR_HALO`], being
+/// itself no taller than that and the halo.
+const SMALL_PRINT: f32 = 8.0;
+
 fn hypothesis(ia: &Token, ib: &Token, ra: &Token, rb: &Token) -> Option<Similarity> {
     let (pa, pb) = (ia.center(), ib.center());
     let (qa, qb) = (ra.center(), rb.center());
@@ -1103,10 +1110,18 @@ fn hypothesis(ia: &Token, ib: &Token, ra: &Token, rb: &Token) -> Option<Similari
     if cos < 0.985 {
         return None;
     }
-    // Letter heights must agree with the distance ratio.
+    // Letter heights must agree with the distance ratio. OCR's box round a tiny blurred
+    // word (a page shrunk into a post) takes in its blur: a few pixels taller than its
+    // letters. Larger words keep the ratio: a login box's brand in another type size is
+    // not the header's.
     for (i, r) in [(ia, ra), (ib, rb)] {
-        let hs = i.h / r.h.max(1.0);
-        if (hs / scale).ln().abs() > 0.45 {
+        let expected = scale * r.h.max(1.0);
+        let halo = if expected < SMALL_PRINT && i.h <= SMALL_PRINT + BLUR_HALO {
+            BLUR_HALO
+        } else {
+            0.0
+        };
+        if i.h < expected * (-0.45f32).exp() || i.h > expected * 0.45f32.exp() + halo {
             return None;
         }
     }
@@ -1414,6 +1429,23 @@ mod tests {
         assert!(header_brand(&shot("westmere", light, light), &it, &[]).is_none());
         // A dark-mode post frame: its author's name heads a dark surround, not a bar.
         assert!(header_brand(&shot("westmere", dark, dark), &it, &[]).is_none());
+    }
+
+    #[test]
+    fn a_tiny_blurred_words_box_may_be_taller_than_its_letters() {
+        // A reference header's words, 16 px high, 160 px apart.
+        let (ra, rb) = (tok("health", 360.0, 23.0, 16.0), tok("users", 306.0, 289.0, 16.0));
+        // The page shrunk to 0.35 in a post: letters 5.6 px high, boxes 11 px.
+        let at = |r: &Token, h: f32| Token {
+            x: r.x * 0.35 + 31.0,
+            y: r.y * 0.35 + 145.0,
+            h,
+            ..r.clone()
+        };
+        let sim = hypothesis(&at(&ra, 11.0), &at(&rb, 11.0), &ra, &rb).expect("tiny words fit");
+        assert!((sim.scale - 0.35).abs() < 0.01, "{sim:?}");
+        // Words in a larger type than that are another text, not the page's blurred.
+        assert!(hypothesis(&at(&ra, 15.0), &at(&rb, 15.0), &ra, &rb).is_none());
     }
 
     /// Inliers pairing image token, vocabulary entry and reference token `i` for each `i`.
