@@ -259,7 +259,7 @@ fn uncut(t: &Token, word: &str, side: Cut) -> Token {
 }
 
 /// Least summed weight of exactly shared words for a template to be verified.
-const MIN_SHARED_WEIGHT: f32 = 0.5;
+const MIN_SHARED_WEIGHT: f32 = 0.25;
 
 /// Most templates verified per image: an image that shares words with more is a page of
 /// generic UI vocabulary, and the heaviest sharers are the ones that can win.
