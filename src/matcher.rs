@@ -503,7 +503,9 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             }
         }
     }
-    if conflicts.is_empty() && inliers.len() >= 3 {
+    // Only where none of our names was read: the header may be ours, showing a brand
+    // abbreviation enrollment did not read.
+    if conflicts.is_empty() && inliers.len() >= 3 && org_weight == 0.0 {
         conflicts.extend(header_brand(image, tpl, &all_matched));
     }
     // The chrome's look is compared where the chrome's own alignment puts it.
