@@ -27,6 +27,42 @@ pub fn name_words(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Unnames chrome that systems of different names share: a word two enrolled systems both
+/// show in their chrome, and neither's name contains, is their UI kit's (the kit's demo
+/// user "varun@gmail" in two organisations' user panels), not a name of either
+/// organisation; it stays chrome, at a chrome word's weight. Words of a system's name stay
+/// its own, so two systems of one organisation keep the brand they are named by. Returns
+/// how many entries changed.
+pub fn unname_shared_chrome(templates: &mut [Template]) -> usize {
+    let mut showing: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (t, template) in templates.iter().enumerate() {
+        for e in template.vocabulary.iter().filter(|e| e.chrome) {
+            showing.entry(e.token.clone()).or_default().push(t);
+        }
+    }
+    let names: Vec<HashSet<String>> = templates
+        .iter()
+        .map(|t| name_words(&t.name).into_iter().collect())
+        .collect();
+    let mut changed = 0;
+    for (t, template) in templates.iter_mut().enumerate() {
+        for e in template.vocabulary.iter_mut() {
+            if !(e.org && e.chrome) || names[t].contains(&e.token) {
+                continue;
+            }
+            let shared = showing
+                .get(&e.token)
+                .is_some_and(|ts| ts.iter().any(|&u| u != t && !names[u].contains(&e.token)));
+            if shared {
+                e.org = false;
+                e.weight = fingerprint::distinctiveness(&e.token) * 1.5;
+                changed += 1;
+            }
+        }
+    }
+    changed
+}
+
 /// Registers screenshots of the organisation's public material (website, public forms)
 /// with `template`: every vocabulary word they show is flagged `public`, so it weighs
 /// nothing as evidence that the internal system is on screen. Returns how many words
@@ -352,6 +388,39 @@ mod tests {
         let named = HashSet::new();
         assert!(!is_org_token("anythinc", true, false, &named));
         assert!(is_org_token("wexcombe", true, false, &named));
+    }
+
+    #[test]
+    fn chrome_two_systems_share_names_neither_organisation() {
+        let system = |name: &str, brand: &str| {
+            build_template(
+                name,
+                vec![
+                    ("a".into(), fp(&[brand, "varun", "reports"])),
+                    ("b".into(), fp(&[brand, "varun", "settings"])),
+                ],
+                &[],
+            )
+        };
+        let mut ts = vec![
+            system("brockhurst-estates", "brockhurst"),
+            system("cairnmoor-leaktracker", "cairnmoor"),
+            system("harbour-casemanager", "hcc"),
+        ];
+        let org = |t: &Template, w: &str| t.vocabulary.iter().find(|e| e.token == w).map(|e| e.org);
+        assert_eq!(org(&ts[0], "varun"), Some(true));
+        assert_eq!(unname_shared_chrome(&mut ts), 3);
+        for t in &ts {
+            assert_eq!(org(t, "varun"), Some(false), "{}", t.name);
+        }
+        assert_eq!(org(&ts[0], "brockhurst"), Some(true));
+        // One organisation's two systems named by its brand keep it.
+        let mut ours = vec![
+            system("hcc-casemanager", "hcc"),
+            system("hcc-housing", "hcc"),
+        ];
+        unname_shared_chrome(&mut ours);
+        assert_eq!(org(&ours[1], "hcc"), Some(true));
     }
 
     #[test]

@@ -1436,7 +1436,10 @@ mod tests {
     #[test]
     fn a_tiny_blurred_words_box_may_be_taller_than_its_letters() {
         // A reference header's words, 16 px high, 160 px apart.
-        let (ra, rb) = (tok("health", 360.0, 23.0, 16.0), tok("users", 306.0, 289.0, 16.0));
+        let (ra, rb) = (
+            tok("health", 360.0, 23.0, 16.0),
+            tok("users", 306.0, 289.0, 16.0),
+        );
         // The page shrunk to 0.35 in a post: letters 5.6 px high, boxes 11 px.
         let at = |r: &Token, h: f32| Token {
             x: r.x * 0.35 + 31.0,

@@ -224,11 +224,10 @@ impl Scanner {
             calibration.leak_threshold = t;
             calibration.review_threshold = calibration.review_threshold.min(t);
         }
-        let templates: Vec<IndexedTemplate> = models
-            .templates
-            .into_iter()
-            .map(IndexedTemplate::new)
-            .collect();
+        let mut templates = models.templates;
+        crate::enroll::unname_shared_chrome(&mut templates);
+        let templates: Vec<IndexedTemplate> =
+            templates.into_iter().map(IndexedTemplate::new).collect();
         Scanner {
             index: TemplateIndex::new(&templates),
             templates,
