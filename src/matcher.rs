@@ -813,7 +813,9 @@ fn header_brand(
     tpl: &IndexedTemplate,
     matched: &[(usize, usize)],
 ) -> Option<Conflict> {
-    if image.screen.is_some() || !image.look.is_valid() || image.width == 0 {
+    let look = &image.look;
+    let empty = look.width == 0 || look.height == 0 || image.width == 0;
+    if image.screen.is_some() || empty || !look.is_valid() {
         return None;
     }
     let vocab = &tpl.template.vocabulary;
@@ -827,7 +829,6 @@ fn header_brand(
         .map(|v| v.token.as_str())
         .collect();
     let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
-    let look = &image.look;
     let to_look = look.width as f32 / image.width as f32;
     let mut lum: Vec<f32> = look
         .rgb
