@@ -100,11 +100,12 @@ fn evaluate(full: &GrayImage, stop_at: Option<usize>) -> GateEvidence {
     } else {
         count_text_shapes(&gray, stop_at)
     };
-    // A photographed monitor's text may be too soft to stand in rows: a bright tilted
-    // quadrilateral with letter-sized shapes on it is OCR'd whatever the count.
+    // A photographed monitor's text may be too soft to stand in rows: a bright
+    // quadrilateral, tilted or level, with letter-sized shapes on it is OCR'd whatever
+    // the count.
     let screen = text_shapes < MIN_TEXT_SHAPES
         && glyph_shapes >= MIN_TEXT_SHAPES
-        && crate::preprocess::screen::find_screen(&gray).is_some();
+        && crate::preprocess::screen::shows_screen(&gray);
     GateEvidence {
         passed: text_shapes >= MIN_TEXT_SHAPES || screen,
         text_shapes,

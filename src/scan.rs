@@ -29,7 +29,7 @@ use crate::gate::{self, GateEvidence};
 use crate::ingest::Input;
 use crate::matcher::{match_template, IndexedTemplate, TemplateIndex, TemplateMatch};
 use crate::ocr::OcrEngine;
-use crate::preprocess::{luma8, prepare, prepare_gray, SCAN_GLYPH_HEIGHT};
+use crate::preprocess::{luma8, prepare_gray, prepare_screenshot, SCAN_GLYPH_HEIGHT};
 use crate::report::{
     CandidateScore, Evidence, FileInfo, ForeignWords, ImageInfo, LayoutEvidence, MatchedWord,
     Record,
@@ -805,7 +805,7 @@ pub fn fingerprint_reference(
     limits: &DecodeLimits,
 ) -> Result<ImageFingerprint, ImageError> {
     let decoded = decode_file(path, limits)?;
-    let prepared = prepare(&decoded.image, crate::preprocess::ENROLL_GLYPH_HEIGHT);
+    let prepared = prepare_screenshot(&decoded.image, crate::preprocess::ENROLL_GLYPH_HEIGHT);
     let words = engine.read_all(prepared.ocr_inputs())?;
     let mut fp = fingerprint(&prepared, &words);
     // A clean screenshot's doubtful readings are noise, not vocabulary.

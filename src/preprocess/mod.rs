@@ -65,6 +65,22 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
 /// reduced; `image` still gives the colour thumbnail. A `gray` of other dimensions than
 /// `image` is not its copy and is ignored.
 pub fn prepare_gray(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> Prepared {
+    prepare_as(gray, image, glyph_target, true)
+}
+
+/// As [`prepare`], for an image known to be a clean screenshot (an enrollment reference):
+/// no photographed screen is looked for, so a page whose bars and cards make a bright
+/// quadrilateral of its content is never warped.
+pub fn prepare_screenshot(image: &DynamicImage, glyph_target: f32) -> Prepared {
+    prepare_as(luma8(image), image, glyph_target, false)
+}
+
+fn prepare_as(
+    gray: GrayImage,
+    image: &DynamicImage,
+    glyph_target: f32,
+    may_be_photo: bool,
+) -> Prepared {
     let (width, height) = (image.width(), image.height());
     let long = width.max(height);
     let work_scale = if long > WORKING_MAX_SIDE {
@@ -87,7 +103,11 @@ pub fn prepare_gray(gray: GrayImage, image: &DynamicImage, glyph_target: f32) ->
             gray_full
         }
     };
-    let screen = screen::find_screen(&work);
+    let screen = if may_be_photo {
+        screen::find_screen(&work)
+    } else {
+        None
+    };
     if let Some(s) = &screen {
         work = screen::rectify(&work, s);
     }
@@ -1003,6 +1023,10 @@ mod tests {
                 (false, _) => 40,
             }])
         }));
+        // An enrollment reference is a screenshot, whatever its bright part looks like.
+        assert!(prepare_screenshot(&photo, SCAN_GLYPH_HEIGHT)
+            .screen
+            .is_none());
         let p = prepare(&photo, SCAN_GLYPH_HEIGHT);
         assert!(p.screen.is_some());
         let (alt, factor) = p.ocr_alt.as_ref().expect("a second input");

@@ -40,6 +40,17 @@ pub struct Screen {
 /// Looks for a screen in `gray`. None when the image is not a photo of one (a plain
 /// screenshot fills the frame; a natural photo has no bright quadrilateral).
 pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
+    locate(gray, false)
+}
+
+/// Whether `gray` is a photo of a screen, level or tilted: what the pre-OCR gate needs to
+/// know (a level screen needs no rectifying, but its text must still be read).
+pub fn shows_screen(gray: &GrayImage) -> bool {
+    locate(gray, true).is_some()
+}
+
+/// The screen in `gray`; one held level is found only with `level_too`.
+fn locate(gray: &GrayImage, level_too: bool) -> Option<Screen> {
     let (w, h) = gray.dimensions();
     let s = SEARCH_SIDE as f32 / w.max(h) as f32;
     if s >= 1.0 {
@@ -141,7 +152,9 @@ pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
     // The corners alone can mislead: where a level screenshot's bright part is cut by its
     // dark sidebar or rounded at the corners, the diagonal extremes sit off its outline
     // and make a tilted quadrilateral of a level one. Its outline's sides are still level.
-    if max_tilt_degrees(&quad) < MIN_TILT_DEGREES || outline.tilt_degrees(&quad) < MIN_TILT_DEGREES
+    if !level_too
+        && (max_tilt_degrees(&quad) < MIN_TILT_DEGREES
+            || outline.tilt_degrees(&quad) < MIN_TILT_DEGREES)
     {
         return None;
     }
@@ -521,6 +534,17 @@ mod tests {
         };
         let img = GrayImage::from_fn(800, 600, |x, y| Luma([if bright(x, y) { 230 } else { 40 }]));
         assert!(find_screen(&img).is_none());
+    }
+
+    #[test]
+    fn a_level_screen_on_a_dark_surround_is_a_screen_left_level() {
+        // A monitor held square to the camera: a bright rectangle with a dark surround.
+        let img = GrayImage::from_fn(800, 600, |x, y| {
+            let on = (120..680).contains(&x) && (100..480).contains(&y);
+            Luma([if on { 225 } else { 35 }])
+        });
+        assert!(find_screen(&img).is_none());
+        assert!(shows_screen(&img));
     }
 
     #[test]
