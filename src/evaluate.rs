@@ -121,6 +121,19 @@ pub struct Record {
 }
 
 impl Record {
+    /// The system the record's confidence is for: its `template`, or, for a `clean` record
+    /// (which names none), the first of `evidence.candidates`, whose confidence it reports.
+    pub fn ranked_template(&self) -> Option<&str> {
+        self.template.as_deref().or_else(|| {
+            self.evidence
+                .as_ref()?
+                .get("candidates")?
+                .get(0)?
+                .get("template")?
+                .as_str()
+        })
+    }
+
     /// The verdict, falling back to the `leak` flag when `verdict` is missing or unknown.
     pub fn verdict(&self) -> Verdict {
         match self
@@ -324,6 +337,13 @@ impl Scored<'_> {
 
     fn attributed(&self) -> bool {
         self.template().is_some() && self.template() == self.label.system.as_deref()
+    }
+
+    /// Whether the system the record's confidence is for is the labelled one (a positive
+    /// ranked above a threshold by a `clean` record's best candidate is attributed to it).
+    fn ranked_attributed(&self) -> bool {
+        let ranked = self.record.and_then(Record::ranked_template);
+        ranked.is_some() && ranked == self.label.system.as_deref()
     }
 }
 
@@ -611,7 +631,7 @@ impl Report {
             at_fpr_threshold: threshold.map(|t| {
                 let above: Vec<&Scored> =
                     pos.iter().copied().filter(|s| s.confidence >= t).collect();
-                Fraction::count(&above, |s| s.attributed())
+                Fraction::count(&above, |s| s.ranked_attributed())
             }),
         };
 
@@ -1059,6 +1079,17 @@ mod tests {
             template: template.map(str::to_owned),
             ..Record::default()
         }
+    }
+
+    #[test]
+    fn a_clean_records_ranking_is_its_best_candidates() {
+        let mut r = record("c/images/a.jpg", "clean", 0.3, None);
+        assert_eq!(r.ranked_template(), None);
+        r.evidence =
+            Some(serde_json::json!({"candidates": [{"template": "s"}, {"template": "t"}]}));
+        assert_eq!(r.ranked_template(), Some("s"));
+        r.template = Some("t".into());
+        assert_eq!(r.ranked_template(), Some("t"));
     }
 
     fn close(a: Option<f64>, b: f64) -> bool {
