@@ -676,16 +676,15 @@ fn look_agreement(pairs: &[([f32; 3], [f32; 3])], prior: f32) -> f32 {
     if pairs.is_empty() {
         return 0.0;
     }
-    let luma = |p: [f32; 3]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
     fn sorted(values: impl Iterator<Item = f32>) -> Vec<f32> {
         let mut v: Vec<f32> = values.collect();
         v.sort_by(f32::total_cmp);
         v
     }
     let q = |v: &[f32], f: f32| v[((v.len() - 1) as f32 * f).round() as usize];
-    let tl = sorted(pairs.iter().map(|p| luma(p.0)));
-    let il = sorted(pairs.iter().map(|p| luma(p.1)));
-    let diff = sorted(pairs.iter().map(|p| luma(p.1) - luma(p.0)));
+    let tl = sorted(pairs.iter().map(|p| luminance(p.0)));
+    let il = sorted(pairs.iter().map(|p| luminance(p.1)));
+    let diff = sorted(pairs.iter().map(|p| luminance(p.1) - luminance(p.0)));
     let (t10, t50, t90) = (q(&tl, 0.1), q(&tl, 0.5), q(&tl, 0.9));
     let (i10, i90) = (q(&il, 0.1), q(&il, 0.9));
     let shift = q(&diff, 0.5);
@@ -702,9 +701,9 @@ fn look_agreement(pairs: &[([f32; 3], [f32; 3])], prior: f32) -> f32 {
     let (mut agree, mut total) = (0.0f32, 0.0f32);
     for &(t, i) in pairs {
         let (ct, ci) = (chroma(t), chroma(i));
-        let salient = (luma(t) - t50).abs() > 30.0 || ct >= 40.0;
+        let salient = (luminance(t) - t50).abs() > 30.0 || ct >= 40.0;
         let w = if salient { 1.0 } else { 0.2 };
-        let light_ok = (luma(i) - predict(luma(t))).abs() <= 40.0;
+        let light_ok = (luminance(i) - predict(luminance(t))).abs() <= 40.0;
         let colour_ok = if ct >= 60.0 {
             ci >= 20.0 && hue_distance(t, i) <= 45.0
         } else {
@@ -885,6 +884,7 @@ fn header_brand(
     })
 }
 
+/// Luma (Rec. 601) of an RGB colour.
 fn luminance(c: [f32; 3]) -> f32 {
     0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 }
@@ -1085,8 +1085,6 @@ const COMMON_WORD_ZIPF: f32 = 4.5;
 /// Zipf frequency from which an English word is a function word ("it", "you", "the").
 const FUNCTION_WORD_ZIPF: f32 = 5.6;
 
-/// The similarity taking reference tokens `ra`, `rb` onto image tokens `ia`, `ib`, if the two
-/// correspondences agree on scale (distance ratio vs. letter-height ratio) and direction.
 /// Pixels a tiny blurred word's OCR box may grow beyond its letters' height.
 const BLUR_HALO: f32 = 4.0;
 
@@ -1094,6 +1092,8 @@ const BLUR_HALO: f32 = 4.0;
 /// itself no taller than that and the halo.
 const SMALL_PRINT: f32 = 8.0;
 
+/// The similarity taking reference tokens `ra`, `rb` onto image tokens `ia`, `ib`, if the two
+/// correspondences agree on scale (distance ratio vs. letter-height ratio) and direction.
 fn hypothesis(ia: &Token, ib: &Token, ra: &Token, rb: &Token) -> Option<Similarity> {
     let (pa, pb) = (ia.center(), ib.center());
     let (qa, qb) = (ra.center(), rb.center());
@@ -1436,7 +1436,7 @@ mod tests {
 
     #[test]
     fn a_tiny_blurred_words_box_may_be_taller_than_its_letters() {
-        // A reference header's words, 16 px high, 160 px apart.
+        // A reference's header word and a card title, 16 px high, 271 px apart.
         let (ra, rb) = (
             tok("health", 360.0, 23.0, 16.0),
             tok("users", 306.0, 289.0, 16.0),
