@@ -103,6 +103,16 @@ impl IndexedTemplate {
         }
     }
 
+    /// The words taken as naming the template's organisation.
+    fn org_words(&self) -> Vec<&str> {
+        self.template
+            .vocabulary
+            .iter()
+            .filter(|v| v.org)
+            .map(|v| v.token.as_str())
+            .collect()
+    }
+
     /// The vocabulary entry a faint reading matches: only a distinctive one (naming the
     /// organisation, a marking, or a heavy word), and only spelled exactly, or but for
     /// the letter shapes OCR confuses in small print ("caimmoor" for "cairnmoor"): an
@@ -747,11 +757,7 @@ fn find_conflicts(
     let matched_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
     let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
     let (w, h) = (image.width as f32, image.height as f32);
-    let org_words: Vec<&str> = vocab
-        .iter()
-        .filter(|v| v.org)
-        .map(|v| v.token.as_str())
-        .collect();
+    let org_words = tpl.org_words();
     let mut out: Vec<Conflict> = Vec::new();
     for rt in &reference.tokens {
         let Some(&e) = tpl.vocab.get(&rt.text) else {
@@ -775,12 +781,9 @@ fn find_conflicts(
             .enumerate()
             .filter(|(i, t)| {
                 let (cx, cy) = t.center();
-                !matched_tokens.contains(i)
-                    && !t.faint
-                    && !org_words.iter().any(|o| looks_like(&t.text, o))
+                names_another(*i, t, &matched_tokens, &org_words)
                     && (cy - py).abs() <= ph.max(t.h)
                     && (cx - px).abs() <= (pw + t.w) / 2.0 + ph
-                    && is_distinctive(&t.text)
             })
             .map(|(i, _)| i)
             .collect();
@@ -822,11 +825,7 @@ fn header_brand(
         .iter()
         .filter(|v| v.org && v.weight > 0.0)
         .max_by(|a, b| a.weight.total_cmp(&b.weight))?;
-    let org_words: Vec<&str> = vocab
-        .iter()
-        .filter(|v| v.org)
-        .map(|v| v.token.as_str())
-        .collect();
+    let org_words = tpl.org_words();
     let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
     let to_look = look.width as f32 / image.width as f32;
     let mut lum: Vec<f32> = look
@@ -864,14 +863,11 @@ fn header_brand(
         .enumerate()
         .filter(|(i, t)| {
             let (cx, cy) = t.center();
-            !matched_tokens.contains(i)
-                && !t.faint
+            names_another(*i, t, &matched_tokens, &org_words)
                 && inside(t)
                 && (cy - first_line).abs() < 0.5 * first.h.max(t.h)
                 && cy < HEADER_BAND * h
                 && cx < 0.5 * w
-                && is_distinctive(&t.text)
-                && !org_words.iter().any(|o| looks_like(&t.text, o))
                 && look
                     .mean_around(cx * to_look, cy * to_look, (t.h * to_look).max(1.0))
                     .is_some_and(dark)
@@ -887,6 +883,16 @@ fn header_brand(
 /// Luma (Rec. 601) of an RGB colour.
 fn luminance(c: [f32; 3]) -> f32 {
     0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
+}
+
+/// Whether image token `i` (`t`) could name another organisation: read with confidence,
+/// matched to none of the template's words, distinctive, and no misreading of one of our
+/// organisation words.
+fn names_another(i: usize, t: &Token, matched_tokens: &HashSet<usize>, org_words: &[&str]) -> bool {
+    !matched_tokens.contains(&i)
+        && !t.faint
+        && is_distinctive(&t.text)
+        && !org_words.iter().any(|o| looks_like(&t.text, o))
 }
 
 /// Whether `read` could be a garbled reading of `expected` (a photo's "kestet" for
