@@ -803,6 +803,9 @@ const HEADER_BAND: f32 = 0.1;
 /// How much darker than the page's median a bar must be for a brand on it.
 const DARK_BAR_RATIO: f32 = 0.6;
 
+/// Heights (fractions of the image) at which `header_brand` samples the right edge.
+const RIGHT_EDGE_SAMPLES: [f32; 5] = [0.3, 0.4, 0.5, 0.6, 0.7];
+
 /// Another organisation's brand in the screenshot's own header, where the alignment cannot
 /// say where ours would be (a mobile layout moves the brand from the sidebar into a top
 /// bar; another kit's sidebar is wider than ours): distinctive words at the top left, on
@@ -836,10 +839,15 @@ fn header_brand(
     lum.sort_by(f32::total_cmp);
     let median = lum.get(lum.len() / 2).copied()?;
     let dark = |c: [f32; 3]| luminance(c) < DARK_BAR_RATIO * median;
-    // A dark surround (a dark-mode post frame, whose author's name heads it) is no bar:
-    // a page's far corner is its page.
-    let far_corner = look.mean_around((look.width - 1) as f32, (look.height - 1) as f32, 2.0)?;
-    if dark(far_corner) {
+    // A dark surround (a dark-mode post frame, whose author's name heads it) is no bar: a
+    // page's right edge, between its header and any footer or marking banner, is its page.
+    let right = (look.width - 1) as f32;
+    let dark_right = RIGHT_EDGE_SAMPLES
+        .iter()
+        .filter_map(|f| look.mean_around(right, f * look.height as f32, 1.0))
+        .filter(|&c| dark(c))
+        .count();
+    if 2 * dark_right > RIGHT_EDGE_SAMPLES.len() {
         return None;
     }
     let (w, h) = (image.width as f32, image.height as f32);
@@ -1396,8 +1404,9 @@ mod tests {
             &[],
         );
         let it = IndexedTemplate::new(t);
-        // A phone-width screenshot, 400 x 900: a dark bar across its top 80 px.
-        let look = |top: [u8; 3], corner: [u8; 3]| crate::fingerprint::layout::Look {
+        // A phone-width screenshot, 400 x 900: a bar across its top 80 px, a marking banner
+        // across its foot, and its right edge.
+        let look = |top: [u8; 3], foot: [u8; 3], right: [u8; 3]| crate::fingerprint::layout::Look {
             width: 40,
             height: 90,
             rgb: (0..90)
@@ -1405,15 +1414,17 @@ mod tests {
                 .flat_map(|(x, y)| {
                     if y < 8 {
                         top
-                    } else if x > 30 && y > 80 {
-                        corner
+                    } else if y >= 86 {
+                        foot
+                    } else if x >= 36 {
+                        right
                     } else {
                         [250, 250, 250]
                     }
                 })
                 .collect(),
         };
-        let shot = |brand: &str, top: [u8; 3], corner: [u8; 3]| ImageFingerprint {
+        let shot = |brand: &str, top: [u8; 3], foot: [u8; 3], right: [u8; 3]| ImageFingerprint {
             width: 400,
             height: 900,
             tokens: vec![
@@ -1421,23 +1432,26 @@ mod tests {
                 tok("tables", 20.0, 120.0, 20.0),
             ],
             palette: Palette::default(),
-            look: look(top, corner),
+            look: look(top, foot, right),
             screen: None,
         };
         let (dark, light) = ([30, 30, 35], [250, 250, 250]);
-        let c = header_brand(&shot("westmere", dark, light), &it, &[]).expect("foreign brand");
+        let c =
+            header_brand(&shot("westmere", dark, light, light), &it, &[]).expect("foreign brand");
         assert_eq!(c.found, vec![0]);
         assert!(it
             .template
             .vocabulary
             .iter()
             .any(|v| v.org && v.token == c.expected));
+        // A dark marking banner across the foot changes nothing.
+        assert!(header_brand(&shot("westmere", dark, dark, light), &it, &[]).is_some());
         // Ours, or a garbled reading of ours, is no other name.
-        assert!(header_brand(&shot("northbrldge", dark, light), &it, &[]).is_none());
+        assert!(header_brand(&shot("northbrldge", dark, light, light), &it, &[]).is_none());
         // A title on the page itself is not a brand bar.
-        assert!(header_brand(&shot("westmere", light, light), &it, &[]).is_none());
+        assert!(header_brand(&shot("westmere", light, light, light), &it, &[]).is_none());
         // A dark-mode post frame: its author's name heads a dark surround, not a bar.
-        assert!(header_brand(&shot("westmere", dark, dark), &it, &[]).is_none());
+        assert!(header_brand(&shot("westmere", dark, dark, dark), &it, &[]).is_none());
     }
 
     #[test]
