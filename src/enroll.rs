@@ -6,7 +6,7 @@
 //! in different places ("Generate" on a button and in a demo paragraph) is content. Tokens that name the organisation are flagged `org`:
 //! words of the system's name, and rare chrome words (brand abbreviations, user badges).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::fingerprint::layout::REFERENCE_LOOK_SIDE;
 use crate::fingerprint::{self, ImageFingerprint};
@@ -174,33 +174,97 @@ pub fn build_template(
 /// Tokens every reference shows in one place: at the same height, and at the same
 /// distance from the left edge or from the right one (right-aligned bars keep their place
 /// from the right when the screens differ in width). Tolerances allow for OCR's boxes.
+/// A reference whose whole page sits lower or higher (a blank band above it, a banner
+/// pushing everything down) is compared at that offset too ([`page_offsets`]).
 fn in_place_on_every_page(references: &[(String, ImageFingerprint)]) -> HashSet<String> {
     let Some(((_, first), rest)) = references.split_first() else {
         return HashSet::new();
     };
-    let same_place = |a: &fingerprint::Token,
-                      fa: &ImageFingerprint,
-                      b: &fingerprint::Token,
-                      fb: &ImageFingerprint| {
-        let h = a.h.max(b.h);
-        let from_right = |t: &fingerprint::Token, f: &ImageFingerprint| f.width as f32 - t.x - t.w;
-        (a.y - b.y).abs() <= 1.5 * h
-            && ((a.x - b.x).abs() <= 3.0 * h
-                || (from_right(a, fa) - from_right(b, fb)).abs() <= 3.0 * h)
-    };
+    let offsets: Vec<Vec<f32>> = rest
+        .iter()
+        .map(|(_, other)| page_offsets(first, other))
+        .collect();
     first
         .tokens
         .iter()
         .filter(|a| {
-            rest.iter().all(|(_, other)| {
-                other
-                    .tokens
-                    .iter()
-                    .any(|b| b.text == a.text && same_place(a, first, b, other))
+            rest.iter().zip(&offsets).all(|((_, other), shifts)| {
+                other.tokens.iter().any(|b| {
+                    b.text == a.text
+                        && std::iter::once(&0.0)
+                            .chain(shifts)
+                            .any(|&dy| same_place(a, first, b, other, dy))
+                })
             })
         })
         .map(|a| a.text.clone())
         .collect()
+}
+
+/// Whether `b` (on page `fb`) stands where `a` (on page `fa`) does, `dy` pixels lower.
+fn same_place(
+    a: &fingerprint::Token,
+    fa: &ImageFingerprint,
+    b: &fingerprint::Token,
+    fb: &ImageFingerprint,
+    dy: f32,
+) -> bool {
+    let h = a.h.max(b.h);
+    let from_right = |t: &fingerprint::Token, f: &ImageFingerprint| f.width as f32 - t.x - t.w;
+    (a.y + dy - b.y).abs() <= 1.5 * h
+        && ((a.x - b.x).abs() <= 3.0 * h
+            || (from_right(a, fa) - from_right(b, fb)).abs() <= 3.0 * h)
+}
+
+/// Fewest words that must agree on a page offset for it to count: a system's menu and
+/// header give a dozen; two pages' content words agree on one by chance.
+const MIN_OFFSET_VOTES: usize = 6;
+
+/// How far (pixels) parts of page `b` sit below the same parts of page `a` (negative:
+/// above): each offset that at least [`MIN_OFFSET_VOTES`] of the words both show once, at
+/// the same distance from a side, agree on, and more than stand in place unshifted. A
+/// header and a sidebar may each have their own (a taller profile block above the menu).
+fn page_offsets(a: &ImageFingerprint, b: &ImageFingerprint) -> Vec<f32> {
+    fn once(fp: &ImageFingerprint) -> HashMap<&str, &fingerprint::Token> {
+        let mut n: HashMap<&str, usize> = HashMap::new();
+        for t in &fp.tokens {
+            *n.entry(t.text.as_str()).or_default() += 1;
+        }
+        fp.tokens
+            .iter()
+            .filter(|t| n[t.text.as_str()] == 1)
+            .map(|t| (t.text.as_str(), t))
+            .collect()
+    }
+    let b_once = once(b);
+    let pairs: Vec<(&fingerprint::Token, &fingerprint::Token)> = once(a)
+        .into_iter()
+        .filter_map(|(text, ta)| b_once.get(text).map(|&tb| (ta, tb)))
+        .filter(|(ta, tb)| same_place(ta, a, tb, b, tb.y - ta.y))
+        .collect();
+    let near = |ta: &fingerprint::Token, tb: &fingerprint::Token, dy: f32| {
+        (ta.y + dy - tb.y).abs() <= 0.5 * ta.h.max(tb.h)
+    };
+    let support = |dy: f32| pairs.iter().filter(|(ta, tb)| near(ta, tb, dy)).count();
+    let unshifted = support(0.0);
+    let mut votes: Vec<(usize, f32)> = pairs
+        .iter()
+        .map(|(ta, tb)| tb.y - ta.y)
+        .map(|dy| (support(dy), dy))
+        .filter(|&(n, _)| n >= MIN_OFFSET_VOTES && n > unshifted)
+        .collect();
+    votes.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.abs().total_cmp(&y.1.abs())));
+    let mut offsets: Vec<f32> = Vec::new();
+    for (_, dy) in votes {
+        // One offset per group of words: the others agreeing on it are its own.
+        if !pairs
+            .iter()
+            .any(|(ta, tb)| near(ta, tb, dy) && offsets.iter().any(|&o| near(ta, tb, o)))
+        {
+            offsets.push(dy);
+        }
+    }
+    offsets
 }
 
 fn is_org_token(token: &str, chrome: bool, marking: bool, named: &HashSet<String>) -> bool {
@@ -335,6 +399,78 @@ mod tests {
         assert!(get("casemanager").org && get("casemanager").pages == 0);
         // The marking banner is in place on both pages, and other systems carry it too.
         assert!(get("official").marking && !get("official").chrome && !get("official").org);
+    }
+
+    #[test]
+    fn chrome_is_found_on_a_page_that_sits_lower() {
+        // A header of six words and a menu of six, each word once; page b shows both lower
+        // than page a, the header by 64 px and the menu by 124 (a taller block above it),
+        // and different content.
+        let header = ["thg", "lettings", "search", "now", "louis", "barnett"];
+        let menu = [
+            "charts",
+            "tables",
+            "icons",
+            "user",
+            "pages",
+            "documentation",
+        ];
+        let page = |header_dy: f32, menu_dy: f32, content: &str| {
+            let mut f = fp(&[]);
+            f.width = 1366;
+            f.height = 768;
+            let word = |text: &str, x: f32, y: f32| Token {
+                text: text.into(),
+                x,
+                y,
+                w: 60.0,
+                h: 12.0,
+                faint: false,
+            };
+            f.tokens.extend(
+                header
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| word(w, 20.0 + 100.0 * i as f32, 20.0 + header_dy)),
+            );
+            f.tokens.extend(
+                menu.iter()
+                    .enumerate()
+                    .map(|(i, w)| word(w, 20.0, 100.0 + 30.0 * i as f32 + menu_dy)),
+            );
+            f.tokens.push(word(content, 400.0, 300.0));
+            f
+        };
+        let t = build_template(
+            "thamesmead-lettings",
+            vec![
+                ("a.png".into(), page(0.0, 0.0, "overview")),
+                ("b.png".into(), page(64.0, 124.0, "password")),
+            ],
+            &[],
+        );
+        let get = |w: &str| t.vocabulary.iter().find(|e| e.token == w).unwrap();
+        for w in header.iter().chain(&menu) {
+            assert!(get(w).chrome, "{w}");
+        }
+        assert!(get("thg").org);
+        assert!(!get("overview").chrome && !get("password").chrome);
+        // A few words agreeing on an offset are chance, not a page that sits lower.
+        let few = build_template(
+            "thamesmead-lettings",
+            vec![
+                ("a.png".into(), page(0.0, 0.0, "overview")),
+                ("b.png".into(), {
+                    let mut b = page(64.0, 124.0, "password");
+                    b.tokens.retain(|t| {
+                        ["thg", "charts", "tables", "password"].contains(&t.text.as_str())
+                    });
+                    b
+                }),
+            ],
+            &[],
+        );
+        assert!(few.vocabulary.iter().all(|e| !e.chrome));
     }
 
     #[test]
