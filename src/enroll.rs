@@ -474,6 +474,25 @@ mod tests {
     }
 
     #[test]
+    fn a_ui_kits_rare_menu_words_name_no_organisation() {
+        // Rare English words, but every copy of the kit has them in its menu.
+        let page = |content: &str| fp(&["whitcliffe", "authentication", "kanban", content]);
+        let t = build_template(
+            "whitcliffe-cctv",
+            vec![
+                ("a.png".into(), page("cameras")),
+                ("b.png".into(), page("incidents")),
+            ],
+            &[],
+        );
+        let get = |w: &str| t.vocabulary.iter().find(|e| e.token == w).unwrap();
+        assert!(get("whitcliffe").org);
+        for kit in ["authentication", "kanban"] {
+            assert!(get(kit).chrome && !get(kit).org, "{kit}");
+        }
+    }
+
+    #[test]
     fn only_rare_words_of_the_name_are_organisation_words() {
         let t = build_template(
             "northbridge-police-intranet",
