@@ -237,6 +237,7 @@ fn page_offsets(a: &ImageFingerprint, b: &ImageFingerprint) -> Vec<f32> {
             .collect()
     }
     let b_once = once(b);
+    // Pairs at the same distance from a side: at their own offset, only that is tested.
     let pairs: Vec<(&fingerprint::Token, &fingerprint::Token)> = once(a)
         .into_iter()
         .filter_map(|(text, ta)| b_once.get(text).map(|&tb| (ta, tb)))
