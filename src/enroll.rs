@@ -111,6 +111,7 @@ pub fn build_template(
         }
     }
     let placed = in_place_on_every_page(&references);
+    let mailboxes = webmail_mailboxes(&references);
     // The system's name names its organisation even where the enrolled pages do not show
     // it (a brand logo, an abbreviation): its login page or banner may. Only its rare
     // words, unless the analyst gave them: no enrolled page says this system shows them.
@@ -130,7 +131,10 @@ pub fn build_template(
             // systems carry the same banner: it is evidence of a marked screen, not of
             // this system's chrome.
             let chrome = n_refs >= 2 && !marking && placed.contains(&token);
-            let org = is_org_token(&token, chrome, marking, &named);
+            // A webmail address's mailbox is a person's (a kit's demo profile), not a name
+            // of the organisation, unless the analyst or the system's name says it is.
+            let org = is_org_token(&token, chrome, marking, &named)
+                && (named.contains(&token) || !mailboxes.contains(&token));
             let mut weight = fingerprint::distinctiveness(&token);
             // Chrome is on every page of the system; page content (often a UI kit's demo
             // data) is on one page, and on look-alikes built from the same kit.
@@ -199,6 +203,27 @@ fn in_place_on_every_page(references: &[(String, ImageFingerprint)]) -> HashSet<
         })
         .map(|a| a.text.clone())
         .collect()
+}
+
+/// Tokens read as the mailbox of a webmail address ("varun" of "varun@gmail.com"): on a
+/// reference, followed on the same line, past a gap the width of an "@", by a webmail
+/// provider's name.
+fn webmail_mailboxes(references: &[(String, ImageFingerprint)]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for (_, fp) in references {
+        for t in &fp.tokens {
+            let followed = fp.tokens.iter().any(|u| {
+                let gap = u.x - (t.x + t.w);
+                fingerprint::is_webmail_domain(&u.text)
+                    && (u.center().1 - t.center().1).abs() < 0.5 * t.h.max(u.h)
+                    && (0.0..=1.5 * t.h.max(u.h)).contains(&gap)
+            });
+            if followed {
+                out.insert(t.text.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Whether `b` (on page `fb`) stands where `a` (on page `fa`) does, `dy` pixels lower.
@@ -492,6 +517,37 @@ mod tests {
         for kit in ["authentication", "kanban"] {
             assert!(get(kit).chrome && !get(kit).org, "{kit}");
         }
+    }
+
+    #[test]
+    fn a_webmail_addresss_mailbox_names_no_organisation() {
+        // A kit's demo profile in the sidebar of both pages: "varun@gmail.com".
+        let page = |content: &str| {
+            let mut f = fp(&["cairnmoor", content]);
+            let at = |text: &str, x: f32| Token {
+                text: text.into(),
+                x,
+                y: 126.0,
+                w: 37.0,
+                h: 14.0,
+                faint: false,
+            };
+            f.tokens
+                .extend([at("varun", 65.0), at("gmail", 110.0), at("com", 155.0)]);
+            f
+        };
+        let t = build_template(
+            "cairnmoor-leaktracker",
+            vec![
+                ("a.png".into(), page("leaks")),
+                ("b.png".into(), page("mains")),
+            ],
+            &[],
+        );
+        let get = |w: &str| t.vocabulary.iter().find(|e| e.token == w).unwrap();
+        assert!(get("cairnmoor").org);
+        assert!(get("varun").chrome && !get("varun").org);
+        assert!(!get("gmail").org);
     }
 
     #[test]

@@ -132,8 +132,8 @@ pub fn english_zipf(token: &str) -> f32 {
     table.get(token).copied().unwrap_or(0.0)
 }
 
-/// Words every admin UI kit shows: menus, table headers, buttons. They say "a web app",
-/// not "whose web app".
+/// Words every admin UI kit shows: menus, table headers, buttons, the webmail domain of a
+/// demo address. They say "a web app", not "whose web app".
 pub fn is_generic_ui(token: &str) -> bool {
     static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
     SET.get_or_init(|| {
@@ -142,6 +142,22 @@ pub fn is_generic_ui(token: &str) -> bool {
             .collect()
     })
     .contains(token)
+        || is_webmail_domain(token)
+}
+
+/// Public webmail providers' names: an address there belongs to a person, not to an
+/// organisation (a UI kit's demo profile shows one).
+pub fn is_webmail_domain(token: &str) -> bool {
+    const DOMAINS: &[&str] = &[
+        "gmail",
+        "googlemail",
+        "hotmail",
+        "yahoo",
+        "outlook",
+        "icloud",
+        "protonmail",
+    ];
+    DOMAINS.contains(&token)
 }
 
 /// Month and weekday names and their abbreviations: every dated page shows some.
