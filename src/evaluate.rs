@@ -347,6 +347,57 @@ impl Scored<'_> {
     }
 }
 
+/// One system enrolled alone and scanned against a whole corpus: how its own images fare,
+/// and how many of the others (other organisations' systems on its kit, other UIs, public
+/// pages) it flags.
+#[derive(Debug, Clone, Serialize)]
+pub struct SoloRow {
+    pub system: String,
+    /// Images labelled with this system, and how many of them are `leak` and `review`.
+    pub own: usize,
+    pub own_leak: usize,
+    pub own_review: usize,
+    /// Every other image with a record, and how many of them are `leak` and `review`.
+    pub others: usize,
+    pub others_leak: usize,
+    pub others_review: usize,
+    /// The other images at `leak`: their files.
+    pub false_leaks: Vec<String>,
+}
+
+impl SoloRow {
+    /// Counts `records` (a scan with only `system` enrolled) against `labels`.
+    pub fn build(system: &str, labels: &[Label], records: &[Record]) -> SoloRow {
+        let (scored, _) = join(labels, records);
+        let mut row = SoloRow {
+            system: system.to_owned(),
+            own: 0,
+            own_leak: 0,
+            own_review: 0,
+            others: 0,
+            others_leak: 0,
+            others_review: 0,
+            false_leaks: Vec::new(),
+        };
+        for s in scored.iter().filter(|s| s.record.is_some()) {
+            let (leak, review) = (s.is(Verdict::Leak), s.is(Verdict::Review));
+            if s.label.system.as_deref() == Some(system) {
+                row.own += 1;
+                row.own_leak += usize::from(leak);
+                row.own_review += usize::from(review);
+            } else {
+                row.others += 1;
+                row.others_leak += usize::from(leak);
+                row.others_review += usize::from(review);
+                if leak {
+                    row.false_leaks.push(s.label.file.clone());
+                }
+            }
+        }
+        row
+    }
+}
+
 /// Joins records to labels: a record belongs to the label whose `file` is a path suffix of the
 /// record's `path` (so absolute, relative and `./` paths all match). Returns the labels in
 /// order, and the records that matched no label or repeated one.
@@ -1079,6 +1130,28 @@ mod tests {
             template: template.map(str::to_owned),
             ..Record::default()
         }
+    }
+
+    #[test]
+    fn a_solo_row_counts_the_systems_own_images_and_flags_on_the_others() {
+        let mut twin = label("images/b.jpg", false, "other-ui", &[]);
+        twin.system = Some("sys-b".to_owned());
+        let labels = vec![
+            label("images/a.jpg", true, "positive", &[]),
+            twin,
+            label("images/c.jpg", false, "photo", &[]),
+            label("images/d.jpg", false, "text", &[]),
+        ];
+        let records = vec![
+            record("x/images/a.jpg", "leak", 0.9, Some("sys-a")),
+            record("x/images/b.jpg", "leak", 0.8, Some("sys-a")),
+            record("x/images/c.jpg", "review", 0.4, Some("sys-a")),
+        ];
+        let row = SoloRow::build("sys-a", &labels, &records);
+        assert_eq!((row.own, row.own_leak, row.own_review), (1, 1, 0));
+        // The unscanned image counts nowhere.
+        assert_eq!((row.others, row.others_leak, row.others_review), (2, 1, 1));
+        assert_eq!(row.false_leaks, vec!["images/b.jpg".to_owned()]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Helpers shared by the bench harnesses: a self-removing temporary directory and enrolling a
 //! labelled corpus's `templates/<system>/*.png` with the `leakshot` binary cargo built.
 //!
-//! Each harness includes this with `mod common;`; every item here is used by all of them.
+//! Each harness includes this with `mod common;`; every item here is used by all of them but
+//! `enroll_all`.
 
 use anyhow::{bail, Context, Result};
 use std::fs;
@@ -77,31 +78,42 @@ pub fn template_pngs(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Runs `leakshot enroll --models MODELS --name SYSTEM <pngs>` for every system directory.
+// The look-alike bench enrolls one system at a time instead.
+#[allow(dead_code)]
 pub fn enroll_all(leakshot: &Path, models: &Path, templates: &Path) -> Result<()> {
     for dir in system_dirs(templates)? {
-        let name = system_name(&dir)?;
-        let pngs = template_pngs(&dir)?;
-        if pngs.is_empty() {
+        if template_pngs(&dir)?.is_empty() {
             eprintln!("warning: no .png templates in {}, skipped", dir.display());
             continue;
         }
-        eprintln!("enrolling {name} ({} templates)", pngs.len());
-        let output = Command::new(leakshot)
-            .arg("enroll")
-            .arg("--models")
-            .arg(models)
-            .args(["--name", name])
-            .args(&pngs)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("running {} enroll", leakshot.display()))?;
-        if !output.status.success() {
-            bail!(
-                "leakshot enroll --name {name} failed ({}):\n{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+        enroll_system(leakshot, models, &dir)?;
+    }
+    Ok(())
+}
+
+/// Runs `leakshot enroll --models MODELS --name SYSTEM <pngs>` for one system directory.
+pub fn enroll_system(leakshot: &Path, models: &Path, dir: &Path) -> Result<()> {
+    let name = system_name(dir)?;
+    let pngs = template_pngs(dir)?;
+    if pngs.is_empty() {
+        bail!("no .png templates in {}", dir.display());
+    }
+    eprintln!("enrolling {name} ({} templates)", pngs.len());
+    let output = Command::new(leakshot)
+        .arg("enroll")
+        .arg("--models")
+        .arg(models)
+        .args(["--name", name])
+        .args(&pngs)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {} enroll", leakshot.display()))?;
+    if !output.status.success() {
+        bail!(
+            "leakshot enroll --name {name} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(())
 }
