@@ -350,7 +350,7 @@ impl Scored<'_> {
 /// One system enrolled alone and scanned against a whole corpus: how its own images fare,
 /// and how many of the others (other organisations' systems on its kit, other UIs, public
 /// pages) it flags.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SoloRow {
     pub system: String,
     /// Images labelled with this system, and how many of them are `leak` and `review`.
@@ -371,13 +371,7 @@ impl SoloRow {
         let (scored, _) = join(labels, records);
         let mut row = SoloRow {
             system: system.to_owned(),
-            own: 0,
-            own_leak: 0,
-            own_review: 0,
-            others: 0,
-            others_leak: 0,
-            others_review: 0,
-            false_leaks: Vec::new(),
+            ..SoloRow::default()
         };
         for s in scored.iter().filter(|s| s.record.is_some()) {
             let (leak, review) = (s.is(Verdict::Leak), s.is(Verdict::Review));
