@@ -11,7 +11,8 @@ mod common;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use common::{
-    copy_calibration, enroll_all, find_leakshot, system_dirs, system_name, template_pngs, TempDir,
+    copy_calibration, enroll_all, find_leakshot, read_labels, read_records, system_dirs,
+    system_name, template_pngs, TempDir,
 };
 use leakshot::evaluate::{self, Report};
 use std::collections::BTreeMap;
@@ -51,11 +52,7 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let labels_path = args.corpus.join("labels.jsonl");
-    let labels_text = fs::read_to_string(&labels_path)
-        .with_context(|| format!("reading {}", labels_path.display()))?;
-    let mut labels = evaluate::parse_labels(&labels_text)
-        .with_context(|| format!("parsing {}", labels_path.display()))?;
+    let mut labels = read_labels(&args.corpus)?;
 
     let mut extra_systems = BTreeMap::new();
     if let Some(dir) = &args.extra_templates {
@@ -85,10 +82,7 @@ fn main() -> Result<()> {
         Some(enroll_and_scan(&args, &models, &records_path)?)
     };
 
-    let records_text = fs::read_to_string(&records_path)
-        .with_context(|| format!("reading records {}", records_path.display()))?;
-    let records = evaluate::parse_records(&records_text)
-        .with_context(|| format!("parsing records {}", records_path.display()))?;
+    let records = read_records(&records_path)?;
 
     let report = Report::build(&labels, &records, relabelled, scan_seconds);
     println!("== leakshot accuracy: {} ==", args.corpus.display());

@@ -13,8 +13,11 @@ mod common;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use common::{copy_calibration, enroll_system, find_leakshot, system_dirs, system_name, TempDir};
-use leakshot::evaluate::{self, SoloRow};
+use common::{
+    copy_calibration, enroll_system, find_leakshot, read_labels, read_records, system_dirs,
+    system_name, TempDir,
+};
+use leakshot::evaluate::SoloRow;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -41,11 +44,7 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let labels_path = args.corpus.join("labels.jsonl");
-    let labels_text = fs::read_to_string(&labels_path)
-        .with_context(|| format!("reading {}", labels_path.display()))?;
-    let labels = evaluate::parse_labels(&labels_text)
-        .with_context(|| format!("parsing {}", labels_path.display()))?;
+    let labels = read_labels(&args.corpus)?;
     let roots = if args.systems.is_empty() {
         ["templates", "extra-templates"]
             .iter()
@@ -78,11 +77,7 @@ fn main() -> Result<()> {
         copy_calibration(&models)?;
         let records_path = temp.0.join(format!("{name}.jsonl"));
         scan(&leakshot, &models, &args, &cache, &records_path)?;
-        let text = fs::read_to_string(&records_path)
-            .with_context(|| format!("reading {}", records_path.display()))?;
-        let records = evaluate::parse_records(&text)
-            .with_context(|| format!("parsing {}", records_path.display()))?;
-        rows.push(SoloRow::build(name, &labels, &records));
+        rows.push(SoloRow::build(name, &labels, &read_records(&records_path)?));
     }
     print_report(&args.corpus, &rows);
     Ok(())

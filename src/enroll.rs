@@ -378,6 +378,18 @@ mod tests {
     use super::*;
     use crate::fingerprint::{layout::Palette, Token};
 
+    /// A word read with confidence, in box `[x, y, w, h]`.
+    fn token(text: &str, [x, y, w, h]: [f32; 4]) -> Token {
+        Token {
+            text: text.into(),
+            x,
+            y,
+            w,
+            h,
+            faint: false,
+        }
+    }
+
     fn fp(words: &[&str]) -> ImageFingerprint {
         ImageFingerprint {
             width: 100,
@@ -446,14 +458,7 @@ mod tests {
             let mut f = fp(&[]);
             f.width = 1366;
             f.height = 768;
-            let word = |text: &str, x: f32, y: f32| Token {
-                text: text.into(),
-                x,
-                y,
-                w: 60.0,
-                h: 12.0,
-                faint: false,
-            };
+            let word = |text: &str, x: f32, y: f32| token(text, [x, y, 60.0, 12.0]);
             f.tokens.extend(
                 header
                     .iter()
@@ -524,14 +529,7 @@ mod tests {
         // A kit's demo profile in the sidebar of both pages: "varun@gmail.com".
         let page = |content: &str| {
             let mut f = fp(&["cairnmoor", content]);
-            let at = |text: &str, x: f32| Token {
-                text: text.into(),
-                x,
-                y: 126.0,
-                w: 37.0,
-                h: 14.0,
-                faint: false,
-            };
+            let at = |text: &str, x: f32| token(text, [x, 126.0, 37.0, 14.0]);
             f.tokens
                 .extend([at("varun", 65.0), at("gmail", 110.0), at("com", 155.0)]);
             f

@@ -2,7 +2,7 @@
 //! labelled corpus's `templates/<system>/*.png` with the `leakshot` binary cargo built.
 //!
 //! Each harness includes this with `mod common;`; every item here is used by all of them but
-//! `enroll_all`.
+//! `enroll_all`, `read_labels` and `read_records` (the harnesses that judge labelled records).
 
 use anyhow::{bail, Context, Result};
 use std::fs;
@@ -131,4 +131,21 @@ pub fn copy_calibration(models: &Path) -> Result<()> {
         eprintln!("calibration: none shipped, scanner defaults");
     }
     Ok(())
+}
+
+/// The corpus's `labels.jsonl`.
+#[allow(dead_code)]
+pub fn read_labels(corpus: &Path) -> Result<Vec<leakshot::evaluate::Label>> {
+    let path = corpus.join("labels.jsonl");
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    leakshot::evaluate::parse_labels(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// The scan records (JSON Lines) in `path`.
+#[allow(dead_code)]
+pub fn read_records(path: &Path) -> Result<Vec<leakshot::evaluate::Record>> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("reading records {}", path.display()))?;
+    leakshot::evaluate::parse_records(&text)
+        .with_context(|| format!("parsing records {}", path.display()))
 }
