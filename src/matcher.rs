@@ -513,6 +513,13 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             }
         }
     }
+    if inliers.len() >= 3 {
+        for c in brand_line_conflicts(image, tpl, reference, &all_matched) {
+            if !conflicts.iter().any(|k| k.expected == c.expected) {
+                conflicts.push(c);
+            }
+        }
+    }
     // Only where none of our names was read: the header may be ours, showing a brand
     // abbreviation enrollment did not read.
     if conflicts.is_empty() && inliers.len() >= 3 && org_weight == 0.0 {
@@ -797,6 +804,118 @@ fn find_conflicts(
     out
 }
 
+/// Another name in our brand line, placed by the line's own words. Where the alignment
+/// puts the brand outside the image (a crop through the header) or the header moved, the
+/// rest of the line ("... Health Trust Staff Portal"), read on one line at a consistent
+/// scale, still says where our name would stand; a distinctive word there that is no
+/// misreading of ours names another organisation on the same kit.
+fn brand_line_conflicts(
+    image: &ImageFingerprint,
+    tpl: &IndexedTemplate,
+    r: usize,
+    matched: &[(usize, usize)],
+) -> Vec<Conflict> {
+    let vocab = &tpl.template.vocabulary;
+    let reference = &tpl.template.references[r];
+    let Some(blocks) = tpl.ref_blocks.get(r) else {
+        return Vec::new();
+    };
+    let matched_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
+    let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
+    let org_words = tpl.org_words();
+    let mut out: Vec<Conflict> = Vec::new();
+    for (k, rt) in reference.tokens.iter().enumerate() {
+        let Some(&e) = tpl.vocab.get(&rt.text) else {
+            continue;
+        };
+        if !vocab[e].org
+            || matched_entries.contains(&e)
+            || out.iter().any(|c| c.expected == rt.text)
+        {
+            continue;
+        }
+        // The line's other chrome words, each with every image token that read it.
+        let mates: Vec<(&Token, &Token)> = reference
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|&(j, m)| j != k && blocks.get(j) == blocks.get(k) && m.text != rt.text)
+            .filter_map(|(_, m)| Some((m, *tpl.vocab.get(&m.text)?)))
+            .filter(|&(_, me)| vocab[me].chrome && !vocab[me].org)
+            .flat_map(|(m, me)| {
+                matched
+                    .iter()
+                    .filter(move |&&(_, e2)| e2 == me)
+                    .map(move |&(i, _)| (m, &image.tokens[i]))
+            })
+            .collect();
+        let place = mates.iter().enumerate().find_map(|(a, &(ma, ia))| {
+            mates[a + 1..]
+                .iter()
+                .find_map(|&(mb, ib)| line_placement(rt, (ma, ia), (mb, ib)))
+        });
+        let Some((px, py, ph)) = place else {
+            continue;
+        };
+        let pw = ph / rt.h.max(1.0) * rt.w;
+        let found: Vec<usize> = image
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                let (cx, cy) = t.center();
+                // A faint reading counts here: the slot is known, and a cut line is faint.
+                could_name_another(*i, t, &matched_tokens, &org_words)
+                    && (cy - py).abs() <= 0.5 * ph.max(t.h)
+                    && (cx - px).abs() <= (pw + t.w) / 2.0 + ph
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !found.is_empty() {
+            out.push(Conflict {
+                expected: rt.text.clone(),
+                found,
+            });
+        }
+    }
+    out
+}
+
+/// Where reference token `target` stands in the image, placed by two words of its line
+/// read in the image (`(reference, image)` pairs) on one line, in the same order, at a
+/// scale their letter heights agree with: its centre and letter height there.
+fn line_placement(
+    target: &Token,
+    (ra, ia): (&Token, &Token),
+    (rb, ib): (&Token, &Token),
+) -> Option<(f32, f32, f32)> {
+    let (qa, qb) = (ra.center(), rb.center());
+    let (pa, pb) = (ia.center(), ib.center());
+    if (pa.1 - pb.1).abs() > 0.5 * ia.h.max(ib.h) || (qb.0 - qa.0).abs() < 1.0 {
+        return None;
+    }
+    let scale = (pb.0 - pa.0) / (qb.0 - qa.0);
+    if !(0.12..=5.0).contains(&scale) {
+        return None;
+    }
+    // A line cut by the image's edge (a crop through the header) keeps its words' places
+    // across, not their heights.
+    for (i, r) in [(ia, ra), (ib, rb)] {
+        let expected = scale * r.h.max(1.0);
+        let cut = i.y <= 1.0;
+        if !cut && (i.h < expected * (-0.45f32).exp() || i.h > expected * 0.45f32.exp() + BLUR_HALO)
+        {
+            return None;
+        }
+    }
+    let (tx, ty) = target.center();
+    Some((
+        pa.0 + scale * (tx - qa.0),
+        pa.1 + scale * (ty - qa.1),
+        scale * target.h,
+    ))
+}
+
 /// Top share of a screenshot's height where a brand bar sits.
 const HEADER_BAND: f32 = 0.1;
 
@@ -897,8 +1016,17 @@ fn luminance(c: [f32; 3]) -> f32 {
 /// matched to none of the template's words, distinctive, and no misreading of one of our
 /// organisation words.
 fn names_another(i: usize, t: &Token, matched_tokens: &HashSet<usize>, org_words: &[&str]) -> bool {
+    !t.faint && could_name_another(i, t, matched_tokens, org_words)
+}
+
+/// [`names_another`] for a reading of any confidence.
+fn could_name_another(
+    i: usize,
+    t: &Token,
+    matched_tokens: &HashSet<usize>,
+    org_words: &[&str],
+) -> bool {
     !matched_tokens.contains(&i)
-        && !t.faint
         && is_distinctive(&t.text)
         && !org_words.iter().any(|o| looks_like(&t.text, o))
 }
@@ -1452,6 +1580,53 @@ mod tests {
         assert!(header_brand(&shot("westmere", light, light, light), &it, &[]).is_none());
         // A dark-mode post frame: its author's name heads a dark surround, not a bar.
         assert!(header_brand(&shot("westmere", dark, dark, dark), &it, &[]).is_none());
+    }
+
+    #[test]
+    fn another_name_in_our_brand_line_is_foreign_when_a_crop_cuts_the_header() {
+        let brand_line = ["kestrel", "health", "trust", "staff", "portal"];
+        let brand_x = [292.0, 360.0, 422.0, 499.0, 545.0];
+        let menu = ["dashboard", "icons", "maps", "notifications", "typography"];
+        let page = |first: &str, dx: f32, dy: f32, brand_h: f32, extra: &str| {
+            let mut tokens: Vec<Token> = brand_line
+                .iter()
+                .zip(brand_x)
+                .map(|(w, x)| {
+                    let mut t = tok(w, x + dx, (23.0 + dy).max(0.0), brand_h);
+                    if *w == "kestrel" {
+                        t.text = first.into();
+                    }
+                    t
+                })
+                .collect();
+            for (i, w) in menu.iter().enumerate() {
+                tokens.push(tok(w, 70.0 + dx, 103.0 + 60.0 * i as f32 + dy, 9.0));
+            }
+            tokens.push(tok(extra, 500.0 + dx, 400.0 + dy, 12.0));
+            fp(tokens)
+        };
+        let t = build_template(
+            "kestrel-staffportal",
+            vec![
+                ("a".into(), page("kestrel", 0.0, 0.0, 16.0, "earnings")),
+                ("b".into(), page("kestrel", 0.0, 0.0, 16.0, "salary")),
+            ],
+            &[],
+        );
+        let it = IndexedTemplate::new(t);
+        // A crop 67 px in and 46 px down: the header line is cut to its lower half, and
+        // the alignment puts the brand above the image.
+        let other = match_template(&page("fallowfield", -67.0, -46.0, 8.0, "earnings"), &it);
+        assert!(other.inliers.len() >= 3, "{:?}", other.features);
+        assert!(
+            other.conflicts.iter().any(|c| c.expected == "kestrel"),
+            "{:?}",
+            other.conflicts
+        );
+        assert!(other.features.foreign_weight > 0.0);
+        // Ours, its brand garbled by the cut: no other name.
+        let ours = match_template(&page("kestrei", -67.0, -46.0, 8.0, "earnings"), &it);
+        assert!(ours.conflicts.is_empty(), "{:?}", ours.conflicts);
     }
 
     #[test]
