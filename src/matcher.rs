@@ -1125,8 +1125,8 @@ fn fit_geometry(
 
 /// Whether a consistent set says "same layout" rather than "same words": three content
 /// words over two or more rows, or five along one row, and from two text blocks or more,
-/// the blocks beyond the main one giving two words or one uncommon word.
-/// Fewer fit by chance, and the words of one block fit any copy of that block wherever it
+/// the blocks beyond the main one giving two words, or one uncommon word or protective
+/// marking (a banner at its place and scale is no chance word). Fewer fit by chance, and the words of one block fit any copy of that block wherever it
 /// is: a public page repeating the organisation's name, or a UI kit's demo paragraph on
 /// another organisation's system built from the same kit. Function words ("it", "the")
 /// and month names (every chart axis) align by chance and do not count. A marking banner
@@ -1173,9 +1173,10 @@ fn is_layout(inliers: &[Inlier], ref_tokens: &[Token], blocks: &[usize]) -> bool
         .filter(|t| !crate::fingerprint::is_calendar_word(&t.text))
         .collect();
     let telling = outside.len() >= 2
-        || outside
-            .iter()
-            .any(|t| crate::fingerprint::english_zipf(&t.text) < COMMON_WORD_ZIPF);
+        || outside.iter().any(|t| {
+            crate::fingerprint::english_zipf(&t.text) < COMMON_WORD_ZIPF
+                || crate::fingerprint::is_marking(&t.text)
+        });
     if !telling {
         return false;
     }
@@ -1702,6 +1703,21 @@ mod tests {
         // Every marked system has the banner: with one other word it is no layout.
         assert!(!is_layout(&inliers_at(&[0, 1, 2]), &tokens, &b));
         assert!(is_layout(&inliers_at(&[0, 1, 2, 3]), &tokens, &b));
+    }
+
+    #[test]
+    fn a_brand_under_its_marking_banner_is_a_layout() {
+        let tokens = [
+            // The banner across the top, the sidebar's brand line, a card title.
+            tok("official", 652.0, 4.0, 9.0),
+            tok("station", 114.0, 25.0, 12.0),
+            tok("rota", 171.0, 25.0, 12.0),
+            tok("example", 652.0, 200.0, 12.0),
+        ];
+        let b = text_blocks(&tokens);
+        assert!(is_layout(&inliers_at(&[0, 1, 2]), &tokens, &b));
+        // A common word is no banner: the brand line alone may be copied anywhere.
+        assert!(!is_layout(&inliers_at(&[1, 2, 3]), &tokens, &b));
     }
 
     #[test]
