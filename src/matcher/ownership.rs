@@ -1,0 +1,315 @@
+//! Whose screen it is: another organisation's words where the template names its own
+//! (projected by the alignment, placed by the brand line's own words, or read in the
+//! screenshot's own header).
+
+use std::collections::HashSet;
+
+use super::geometry::BLUR_HALO;
+use super::look::luminance;
+use super::{Conflict, IndexedTemplate, Similarity};
+use crate::fingerprint::{ImageFingerprint, Token};
+
+/// Projects the reference's organisation words into the image with the fitted alignment
+/// and reports those whose place, inside the image, holds other distinctive words. A word
+/// that could be a misreading of any of our organisation words is not another's: OCR
+/// splits and garbles a brand line ("Brockhurst Estates" read "este" where "brockhurst"
+/// stands).
+pub(super) fn find_conflicts(
+    image: &ImageFingerprint,
+    tpl: &IndexedTemplate,
+    r: usize,
+    sim: &Similarity,
+    matched: &[(usize, usize)],
+) -> Vec<Conflict> {
+    let vocab = &tpl.template.vocabulary;
+    let reference = &tpl.template.references[r];
+    let matched_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
+    let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
+    let (w, h) = (image.width as f32, image.height as f32);
+    let org_words = tpl.org_words();
+    let mut out: Vec<Conflict> = Vec::new();
+    for rt in &reference.tokens {
+        let Some(&e) = tpl.vocab.get(&rt.text) else {
+            continue;
+        };
+        // Only words naming the organisation, and only ones not read anywhere.
+        if !vocab[e].org
+            || matched_entries.contains(&e)
+            || out.iter().any(|c| c.expected == rt.text)
+        {
+            continue;
+        }
+        let (px, py) = sim.apply(rt.center());
+        let (pw, ph) = (sim.scale * rt.w, sim.scale * rt.h);
+        if px - pw / 2.0 < 0.0 || py - ph / 2.0 < 0.0 || px + pw / 2.0 > w || py + ph / 2.0 > h {
+            continue;
+        }
+        let found: Vec<usize> = image
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                let (cx, cy) = t.center();
+                names_another(*i, t, &matched_tokens, &org_words)
+                    && (cy - py).abs() <= ph.max(t.h)
+                    && (cx - px).abs() <= (pw + t.w) / 2.0 + ph
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !found.is_empty() {
+            out.push(Conflict {
+                expected: rt.text.clone(),
+                found,
+            });
+        }
+    }
+    out
+}
+
+/// Another name in our brand line, placed by the line's own words. Where the alignment
+/// puts the brand outside the image (a crop through the header) or the header moved, the
+/// rest of the line ("... Health Trust Staff Portal"), read on one line at a consistent
+/// scale, still says where our name would stand; a distinctive word there that is no
+/// misreading of ours names another organisation on the same kit.
+pub(super) fn brand_line_conflicts(
+    image: &ImageFingerprint,
+    tpl: &IndexedTemplate,
+    r: usize,
+    matched: &[(usize, usize)],
+) -> Vec<Conflict> {
+    let vocab = &tpl.template.vocabulary;
+    let reference = &tpl.template.references[r];
+    let Some(blocks) = tpl.ref_blocks.get(r) else {
+        return Vec::new();
+    };
+    let matched_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
+    let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
+    let org_words = tpl.org_words();
+    let mut out: Vec<Conflict> = Vec::new();
+    for (k, rt) in reference.tokens.iter().enumerate() {
+        let Some(&e) = tpl.vocab.get(&rt.text) else {
+            continue;
+        };
+        if !vocab[e].org
+            || matched_entries.contains(&e)
+            || out.iter().any(|c| c.expected == rt.text)
+        {
+            continue;
+        }
+        // The line's other chrome words, each with every image token that read it.
+        let mates: Vec<(&Token, &Token)> = reference
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|&(j, m)| j != k && blocks.get(j) == blocks.get(k) && m.text != rt.text)
+            .filter_map(|(_, m)| Some((m, *tpl.vocab.get(&m.text)?)))
+            .filter(|&(_, me)| vocab[me].chrome && !vocab[me].org)
+            .flat_map(|(m, me)| {
+                matched
+                    .iter()
+                    .filter(move |&&(_, e2)| e2 == me)
+                    .map(move |&(i, _)| (m, &image.tokens[i]))
+            })
+            .collect();
+        let place = mates.iter().enumerate().find_map(|(a, &(ma, ia))| {
+            mates[a + 1..]
+                .iter()
+                .find_map(|&(mb, ib)| line_placement(rt, (ma, ia), (mb, ib)))
+        });
+        let Some((px, py, ph)) = place else {
+            continue;
+        };
+        let pw = ph / rt.h.max(1.0) * rt.w;
+        let found: Vec<usize> = image
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                let (cx, cy) = t.center();
+                // A faint reading counts here: the slot is known, and a cut line is faint.
+                could_name_another(*i, t, &matched_tokens, &org_words)
+                    && (cy - py).abs() <= 0.5 * ph.max(t.h)
+                    && (cx - px).abs() <= (pw + t.w) / 2.0 + ph
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !found.is_empty() {
+            out.push(Conflict {
+                expected: rt.text.clone(),
+                found,
+            });
+        }
+    }
+    out
+}
+
+/// Where reference token `target` stands in the image, placed by two words of its line
+/// read in the image (`(reference, image)` pairs) on one line, in the same order, at a
+/// scale their letter heights agree with: its centre and letter height there.
+pub(super) fn line_placement(
+    target: &Token,
+    (ra, ia): (&Token, &Token),
+    (rb, ib): (&Token, &Token),
+) -> Option<(f32, f32, f32)> {
+    let (qa, qb) = (ra.center(), rb.center());
+    let (pa, pb) = (ia.center(), ib.center());
+    if (pa.1 - pb.1).abs() > 0.5 * ia.h.max(ib.h) || (qb.0 - qa.0).abs() < 1.0 {
+        return None;
+    }
+    let scale = (pb.0 - pa.0) / (qb.0 - qa.0);
+    if !(0.12..=5.0).contains(&scale) {
+        return None;
+    }
+    // A line cut by the image's edge (a crop through the header) keeps its words' places
+    // across, not their heights.
+    for (i, r) in [(ia, ra), (ib, rb)] {
+        let expected = scale * r.h.max(1.0);
+        let cut = i.y <= 1.0;
+        if !cut && (i.h < expected * (-0.45f32).exp() || i.h > expected * 0.45f32.exp() + BLUR_HALO)
+        {
+            return None;
+        }
+    }
+    let (tx, ty) = target.center();
+    Some((
+        pa.0 + scale * (tx - qa.0),
+        pa.1 + scale * (ty - qa.1),
+        scale * target.h,
+    ))
+}
+
+/// Top share of a screenshot's height where a brand bar sits.
+pub(super) const HEADER_BAND: f32 = 0.1;
+
+/// How much darker than the page's median a bar must be for a brand on it.
+pub(super) const DARK_BAR_RATIO: f32 = 0.6;
+
+/// Heights (fractions of the image) at which `header_brand` samples the right edge.
+pub(super) const RIGHT_EDGE_SAMPLES: [f32; 5] = [0.3, 0.4, 0.5, 0.6, 0.7];
+
+/// Another organisation's brand in the screenshot's own header, where the alignment cannot
+/// say where ours would be (a mobile layout moves the brand from the sidebar into a top
+/// bar; another kit's sidebar is wider than ours): distinctive words at the top left, on
+/// a dark bar, none of them ours, stand in place of the template's heaviest organisation
+/// word. Left half only: a header's right end shows the signed-in user, whom an
+/// enrolled page need not show. Screenshots only: a photo's OCR leaves distinctive-
+/// looking fragments everywhere.
+pub(super) fn header_brand(
+    image: &ImageFingerprint,
+    tpl: &IndexedTemplate,
+    matched: &[(usize, usize)],
+) -> Option<Conflict> {
+    let look = &image.look;
+    let empty = look.width == 0 || look.height == 0 || image.width == 0;
+    if image.screen.is_some() || empty || !look.is_valid() {
+        return None;
+    }
+    let vocab = &tpl.template.vocabulary;
+    let brand = vocab
+        .iter()
+        .filter(|v| v.org && v.weight > 0.0)
+        .max_by(|a, b| a.weight.total_cmp(&b.weight))?;
+    let org_words = tpl.org_words();
+    let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
+    let to_look = look.width as f32 / image.width as f32;
+    let mut lum: Vec<f32> = look
+        .rgb
+        .chunks_exact(3)
+        .map(|p| luminance([p[0] as f32, p[1] as f32, p[2] as f32]))
+        .collect();
+    lum.sort_by(f32::total_cmp);
+    let median = lum.get(lum.len() / 2).copied()?;
+    let dark = |c: [f32; 3]| luminance(c) < DARK_BAR_RATIO * median;
+    // A dark surround (a dark-mode post frame, whose author's name heads it) is no bar: a
+    // page's right edge, between its header and any footer or marking banner, is its page.
+    let right = (look.width - 1) as f32;
+    let dark_right = RIGHT_EDGE_SAMPLES
+        .iter()
+        .filter_map(|f| look.mean_around(right, f * look.height as f32, 1.0))
+        .filter(|&c| dark(c))
+        .count();
+    if 2 * dark_right > RIGHT_EDGE_SAMPLES.len() {
+        return None;
+    }
+    let (w, h) = (image.width as f32, image.height as f32);
+    // The header is the first line of the left half under any marking banner; a word
+    // touching the image's edge is cut (a cropped brand reads as anything).
+    let inside = |t: &Token| t.x > 1.0 && t.y > 1.0 && t.x + t.w < w - 1.0;
+    let first = image
+        .tokens
+        .iter()
+        .filter(|t| {
+            !t.faint
+                && inside(t)
+                && t.center().0 < 0.5 * w
+                && !crate::fingerprint::is_marking(&t.text)
+        })
+        .min_by(|a, b| a.y.total_cmp(&b.y))?;
+    let first_line = first.center().1;
+    let found: Vec<usize> = image
+        .tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            let (cx, cy) = t.center();
+            names_another(*i, t, &matched_tokens, &org_words)
+                && inside(t)
+                && (cy - first_line).abs() < 0.5 * first.h.max(t.h)
+                && cy < HEADER_BAND * h
+                && cx < 0.5 * w
+                && look
+                    .mean_around(cx * to_look, cy * to_look, (t.h * to_look).max(1.0))
+                    .is_some_and(dark)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    (!found.is_empty()).then(|| Conflict {
+        expected: brand.token.clone(),
+        found,
+    })
+}
+
+/// Whether image token `i` (`t`) could name another organisation: read with confidence,
+/// matched to none of the template's words, distinctive, and no misreading of one of our
+/// organisation words.
+pub(super) fn names_another(
+    i: usize,
+    t: &Token,
+    matched_tokens: &HashSet<usize>,
+    org_words: &[&str],
+) -> bool {
+    !t.faint && could_name_another(i, t, matched_tokens, org_words)
+}
+
+/// [`names_another`] for a reading of any confidence.
+pub(super) fn could_name_another(
+    i: usize,
+    t: &Token,
+    matched_tokens: &HashSet<usize>,
+    org_words: &[&str],
+) -> bool {
+    !matched_tokens.contains(&i)
+        && is_distinctive(&t.text)
+        && !org_words.iter().any(|o| looks_like(&t.text, o))
+}
+
+/// Whether `read` could be a garbled reading of `expected` (a photo's "kestet" for
+/// "kestrel", "ranet" for "intranet", "este" for "estates"): then it is our word misread,
+/// not another's. Short words (abbreviations) are too alike by chance ("sbc" and "hcc")
+/// to tell.
+pub(super) fn looks_like(read: &str, expected: &str) -> bool {
+    let long = read.chars().count() >= 4 && expected.chars().count() >= 5;
+    long && (expected.contains(read)
+        || read.contains(expected)
+        || strsim::normalized_levenshtein(read, expected) >= 0.5)
+}
+
+/// A word that could name an organisation: letters, not common English or UI vocabulary.
+/// Four letters at least: a photo's OCR leaves three-letter fragments everywhere ("mog"
+/// for "McGee"), and another organisation's abbreviation comes with its name nearby.
+pub(super) fn is_distinctive(token: &str) -> bool {
+    token.chars().count() >= 4
+        && token.chars().all(char::is_alphabetic)
+        && !crate::fingerprint::is_generic_ui(token)
+        && crate::fingerprint::english_zipf(token) < 4.5
+}
