@@ -7,7 +7,7 @@ use super::{IndexedTemplate, Inlier, Similarity};
 use crate::fingerprint::Token;
 
 /// Candidate correspondences with what they weigh.
-pub(super) struct Candidate {
+struct Candidate {
     image_token: usize,
     entry: usize,
     reference_token: usize,
@@ -15,7 +15,7 @@ pub(super) struct Candidate {
 }
 
 /// Most places a reference shows a word at for the word to take part in alignment.
-pub(super) const MAX_PLACES: usize = 12;
+const MAX_PLACES: usize = 12;
 
 /// Two-point RANSAC over scale + translation. Returns the summed weight of distinct entries
 /// in the best consistent set, the transform, and the inliers.
@@ -80,9 +80,10 @@ pub(super) fn fit_geometry(
 /// Whether a consistent set says "same layout" rather than "same words": three content
 /// words over two or more rows, or five along one row, and from two text blocks or more,
 /// the blocks beyond the main one giving two words, or one uncommon word or protective
-/// marking (a banner at its place and scale is no chance word). Fewer fit by chance, and the words of one block fit any copy of that block wherever it
-/// is: a public page repeating the organisation's name, or a UI kit's demo paragraph on
-/// another organisation's system built from the same kit. Function words ("it", "the")
+/// marking (a banner at its place and scale is no chance word). Fewer fit by chance, and
+/// the words of one block fit any copy of that block wherever it is: a public page
+/// repeating the organisation's name, or a UI kit's demo paragraph on another
+/// organisation's system built from the same kit. Function words ("it", "the")
 /// and month names (every chart axis) align by chance and do not count. A marking banner
 /// counts as one word: every marked system has one across its top or foot.
 pub(super) fn is_layout(inliers: &[Inlier], ref_tokens: &[Token], blocks: &[usize]) -> bool {
@@ -145,8 +146,8 @@ pub(super) fn is_layout(inliers: &[Inlier], ref_tokens: &[Token], blocks: &[usiz
     content.len() >= if multi_row { 3 } else { 5 }
 }
 
-/// Groups a reference's tokens into text blocks: words of one line with word-sized gaps (a dropped "a" included),
-/// and lines stacked at paragraph spacing that overlap horizontally. Table cells, menu
+/// Groups a reference's tokens into text blocks: words of one line with word-sized gaps (a
+/// dropped "a" included), and lines stacked at paragraph spacing that overlap horizontally. Table cells, menu
 /// items and labels, spaced wider, stay blocks of their own.
 pub(super) fn text_blocks(tokens: &[Token]) -> Vec<usize> {
     let n = tokens.len();
@@ -177,17 +178,17 @@ pub(super) fn text_blocks(tokens: &[Token]) -> Vec<usize> {
 
 /// Zipf frequency from which an English word is common enough to fall in place by chance
 /// on its own ("example", "name").
-pub(super) const COMMON_WORD_ZIPF: f32 = 4.5;
+const COMMON_WORD_ZIPF: f32 = 4.5;
 
 /// Zipf frequency from which an English word is a function word ("it", "you", "the").
-pub(super) const FUNCTION_WORD_ZIPF: f32 = 5.6;
+const FUNCTION_WORD_ZIPF: f32 = 5.6;
 
 /// Pixels a tiny blurred word's OCR box may grow beyond its letters' height.
 pub(super) const BLUR_HALO: f32 = 4.0;
 
 /// Letter height (image pixels) below which a word's box may carry [`BLUR_HALO`], being
 /// itself no taller than that and the halo.
-pub(super) const SMALL_PRINT: f32 = 8.0;
+const SMALL_PRINT: f32 = 8.0;
 
 /// The similarity taking reference tokens `ra`, `rb` onto image tokens `ia`, `ib`, if the two
 /// correspondences agree on scale (distance ratio vs. letter-height ratio) and direction.
@@ -232,7 +233,7 @@ pub(super) fn hypothesis(ia: &Token, ib: &Token, ra: &Token, rb: &Token) -> Opti
     })
 }
 
-pub(super) fn score_hypothesis(
+fn score_hypothesis(
     sim: &Similarity,
     cands: &[Candidate],
     img: &[Token],

@@ -5,9 +5,9 @@ use super::{IndexedTemplate, Similarity};
 use crate::fingerprint::ImageFingerprint;
 
 /// Fewer chrome cells in view than this and the look comparison is shrunk towards 0.
-pub(super) const LOOK_CELLS_PRIOR: f32 = 12.0;
+const LOOK_CELLS_PRIOR: f32 = 12.0;
 /// Colour distance (mean per channel) below which two references' cells are the same.
-pub(super) const SAME_CELL: f32 = 12.0;
+const SAME_CELL: f32 = 12.0;
 
 /// Per reference, the cells of its look that every other reference of the same size shows
 /// alike: the chrome. With no such other reference, every cell counts.
@@ -143,7 +143,7 @@ pub(super) fn look_agreement(pairs: &[([f32; 3], [f32; 3])], prior: f32) -> f32 
 }
 
 /// Angle between two colours' hues, in degrees.
-pub(super) fn hue_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+fn hue_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
     let hue = |p: [f32; 3]| {
         let (r, g, b) = (p[0], p[1], p[2]);
         let x = 0.5 * (2.0 * r - g - b);

@@ -146,7 +146,7 @@ pub(super) fn brand_line_conflicts(
 /// Where reference token `target` stands in the image, placed by two words of its line
 /// read in the image (`(reference, image)` pairs) on one line, in the same order, at a
 /// scale their letter heights agree with: its centre and letter height there.
-pub(super) fn line_placement(
+fn line_placement(
     target: &Token,
     (ra, ia): (&Token, &Token),
     (rb, ib): (&Token, &Token),
@@ -179,13 +179,13 @@ pub(super) fn line_placement(
 }
 
 /// Top share of a screenshot's height where a brand bar sits.
-pub(super) const HEADER_BAND: f32 = 0.1;
+const HEADER_BAND: f32 = 0.1;
 
 /// How much darker than the page's median a bar must be for a brand on it.
-pub(super) const DARK_BAR_RATIO: f32 = 0.6;
+const DARK_BAR_RATIO: f32 = 0.6;
 
 /// Heights (fractions of the image) at which `header_brand` samples the right edge.
-pub(super) const RIGHT_EDGE_SAMPLES: [f32; 5] = [0.3, 0.4, 0.5, 0.6, 0.7];
+const RIGHT_EDGE_SAMPLES: [f32; 5] = [0.3, 0.4, 0.5, 0.6, 0.7];
 
 /// Another organisation's brand in the screenshot's own header, where the alignment cannot
 /// say where ours would be (a mobile layout moves the brand from the sidebar into a top
@@ -272,17 +272,12 @@ pub(super) fn header_brand(
 /// Whether image token `i` (`t`) could name another organisation: read with confidence,
 /// matched to none of the template's words, distinctive, and no misreading of one of our
 /// organisation words.
-pub(super) fn names_another(
-    i: usize,
-    t: &Token,
-    matched_tokens: &HashSet<usize>,
-    org_words: &[&str],
-) -> bool {
+fn names_another(i: usize, t: &Token, matched_tokens: &HashSet<usize>, org_words: &[&str]) -> bool {
     !t.faint && could_name_another(i, t, matched_tokens, org_words)
 }
 
 /// [`names_another`] for a reading of any confidence.
-pub(super) fn could_name_another(
+fn could_name_another(
     i: usize,
     t: &Token,
     matched_tokens: &HashSet<usize>,
@@ -307,7 +302,7 @@ pub(super) fn looks_like(read: &str, expected: &str) -> bool {
 /// A word that could name an organisation: letters, not common English or UI vocabulary.
 /// Four letters at least: a photo's OCR leaves three-letter fragments everywhere ("mog"
 /// for "McGee"), and another organisation's abbreviation comes with its name nearby.
-pub(super) fn is_distinctive(token: &str) -> bool {
+fn is_distinctive(token: &str) -> bool {
     token.chars().count() >= 4
         && token.chars().all(char::is_alphabetic)
         && !crate::fingerprint::is_generic_ui(token)
