@@ -2,12 +2,12 @@
 //!
 //! Tokens are matched to a template's vocabulary (exactly, or within a small edit distance
 //! for longer words, since OCR misreads letters; a word cut by a crop's edge by its
-//! visible part). Then geometry ([`geometry`]): the matched words must sit where they sit
+//! visible part). Then geometry (`geometry.rs`): the matched words must sit where they sit
 //! on one of the template's references, up to scale and translation (crops and rescaling
 //! keep it; a page that merely mentions the same words does not); a two-point RANSAC finds
 //! the largest consistent set. Under that alignment, the template's chrome colours are
-//! compared with the image's ([`look`]), and the places of its organisation words are read
-//! for another organisation's name ([`ownership`]).
+//! compared with the image's (`look.rs`), and the places of its organisation words are read
+//! for another organisation's name (`ownership.rs`).
 
 mod geometry;
 mod look;
