@@ -1,8 +1,8 @@
 //! Scan: the pipeline for each image, run in parallel with results streamed in input order
 //! (or, for a stream of paths, as they complete).
 //!
-//! ingest -> read + hash -> [cache] -> decode -> gate -> preprocess -> OCR -> fingerprint
-//! -> match -> score -> [allowlist] -> report.
+//! ingest -> read + hash -> (cache) -> decode -> gate -> preprocess -> OCR -> fingerprint
+//! -> match -> score -> (allowlist) -> report.
 //! Each worker owns one Tesseract engine for the whole scan. A failing or panicking image
 //! becomes that image's error record; the scan goes on. Memory is bounded by the number of
 //! workers (one image each), a small reorder buffer of finished records, and the table of

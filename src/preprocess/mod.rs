@@ -268,7 +268,7 @@ fn round_to_u8(v: f32) -> u8 {
     (t + up) as u8
 }
 
-/// Resizes `img` by `scale` (each side rounded, at least 1 pixel) with [`resize_gray_to`].
+/// Resizes `img` by `scale` (each side rounded, at least 1 pixel) with `resize_gray_to`.
 /// Public for the `preprocess_timing` example, which times [`prepare_gray`]'s steps.
 pub fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
     let w = ((img.width() as f32 * scale).round() as u32).max(1);
