@@ -525,6 +525,24 @@ mod tests {
     }
 
     #[test]
+    fn a_signed_in_users_title_names_no_organisation() {
+        // "Hi, Sgt R. Okoro" in the header of every page: the name is the organisation's
+        // own, the rank any police force's.
+        let page = |content: &str| fp(&["stonebridge", "sgt", "okoro", content]);
+        let t = build_template(
+            "stonebridge-custody",
+            vec![
+                ("a.png".into(), page("detainees")),
+                ("b.png".into(), page("cells")),
+            ],
+            &[],
+        );
+        let get = |w: &str| t.vocabulary.iter().find(|e| e.token == w).unwrap();
+        assert!(get("okoro").org);
+        assert!(get("sgt").chrome && !get("sgt").org);
+    }
+
+    #[test]
     fn a_webmail_addresss_mailbox_names_no_organisation() {
         // A kit's demo profile in the sidebar of both pages: "varun@gmail.com".
         let page = |content: &str| {
