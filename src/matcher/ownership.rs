@@ -44,18 +44,12 @@ pub(super) fn find_conflicts(
         if px - pw / 2.0 < 0.0 || py - ph / 2.0 < 0.0 || px + pw / 2.0 > w || py + ph / 2.0 > h {
             continue;
         }
-        let found: Vec<usize> = image
-            .tokens
-            .iter()
-            .enumerate()
-            .filter(|(i, t)| {
-                let (cx, cy) = t.center();
-                names_another(*i, t, &matched_tokens, &org_words)
-                    && (cy - py).abs() <= ph.max(t.h)
-                    && (cx - px).abs() <= (pw + t.w) / 2.0 + ph
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let slot = Slot {
+            centre: (px, py),
+            width: pw,
+            height: ph,
+        };
+        let found = others_in_slot(image, &slot, 1.0, false, &matched_tokens, &org_words);
         if !found.is_empty() {
             out.push(Conflict {
                 expected: rt.text.clone(),
@@ -119,20 +113,13 @@ pub(super) fn brand_line_conflicts(
         let Some((px, py, ph)) = place else {
             continue;
         };
-        let pw = ph / rt.h.max(1.0) * rt.w;
-        let found: Vec<usize> = image
-            .tokens
-            .iter()
-            .enumerate()
-            .filter(|(i, t)| {
-                let (cx, cy) = t.center();
-                // A faint reading counts here: the slot is known, and a cut line is faint.
-                could_name_another(*i, t, &matched_tokens, &org_words)
-                    && (cy - py).abs() <= 0.5 * ph.max(t.h)
-                    && (cx - px).abs() <= (pw + t.w) / 2.0 + ph
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let slot = Slot {
+            centre: (px, py),
+            width: ph / rt.h.max(1.0) * rt.w,
+            height: ph,
+        };
+        // A faint reading counts here: the slot is known, and a cut line is faint.
+        let found = others_in_slot(image, &slot, 0.5, true, &matched_tokens, &org_words);
         if !found.is_empty() {
             out.push(Conflict {
                 expected: rt.text.clone(),
@@ -141,6 +128,45 @@ pub(super) fn brand_line_conflicts(
         }
     }
     out
+}
+
+/// Where one of our organisation words would stand in the image: its centre, width and
+/// letter height.
+struct Slot {
+    centre: (f32, f32),
+    width: f32,
+    height: f32,
+}
+
+/// Image tokens in `slot` that could name another organisation: on its row (within
+/// `row_share` of the taller letter height) and overlapping it across, give or take a
+/// letter. With `faint_too`, readings of low confidence count as well.
+fn others_in_slot(
+    image: &ImageFingerprint,
+    slot: &Slot,
+    row_share: f32,
+    faint_too: bool,
+    matched_tokens: &HashSet<usize>,
+    org_words: &[&str],
+) -> Vec<usize> {
+    let (px, py) = slot.centre;
+    image
+        .tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            let (cx, cy) = t.center();
+            let candidate = if faint_too {
+                could_name_another(*i, t, matched_tokens, org_words)
+            } else {
+                names_another(*i, t, matched_tokens, org_words)
+            };
+            candidate
+                && (cy - py).abs() <= row_share * slot.height.max(t.h)
+                && (cx - px).abs() <= (slot.width + t.w) / 2.0 + slot.height
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// Where reference token `target` stands in the image, placed by two words of its line
