@@ -110,13 +110,8 @@ pub(super) fn brand_line_conflicts(
                 .iter()
                 .find_map(|&(mb, ib)| line_placement(rt, (ma, ia), (mb, ib)))
         });
-        let Some((px, py, ph)) = place else {
+        let Some(slot) = place else {
             continue;
-        };
-        let slot = Slot {
-            centre: (px, py),
-            width: ph / rt.h.max(1.0) * rt.w,
-            height: ph,
         };
         // A faint reading counts here: the slot is known, and a cut line is faint.
         let found = others_in_slot(image, &slot, 0.5, true, &matched_tokens, &org_words);
@@ -171,12 +166,12 @@ fn others_in_slot(
 
 /// Where reference token `target` stands in the image, placed by two words of its line
 /// read in the image (`(reference, image)` pairs) on one line, in the same order, at a
-/// scale their letter heights agree with: its centre and letter height there.
+/// scale their letter heights agree with: its slot there.
 fn line_placement(
     target: &Token,
     (ra, ia): (&Token, &Token),
     (rb, ib): (&Token, &Token),
-) -> Option<(f32, f32, f32)> {
+) -> Option<Slot> {
     let (qa, qb) = (ra.center(), rb.center());
     let (pa, pb) = (ia.center(), ib.center());
     if (pa.1 - pb.1).abs() > 0.5 * ia.h.max(ib.h) || (qb.0 - qa.0).abs() < 1.0 {
@@ -197,11 +192,11 @@ fn line_placement(
         }
     }
     let (tx, ty) = target.center();
-    Some((
-        pa.0 + scale * (tx - qa.0),
-        pa.1 + scale * (ty - qa.1),
-        scale * target.h,
-    ))
+    Some(Slot {
+        centre: (pa.0 + scale * (tx - qa.0), pa.1 + scale * (ty - qa.1)),
+        width: scale * target.w,
+        height: scale * target.h,
+    })
 }
 
 /// Top share of a screenshot's height where a brand bar sits.
