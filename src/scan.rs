@@ -34,7 +34,7 @@ use crate::report::{
     CandidateScore, Evidence, FileInfo, ForeignWords, ImageInfo, LayoutEvidence, MatchedWord,
     Record,
 };
-use crate::score::{feature_vector, score, Scored, Verdict, FEATURE_NAMES};
+use crate::score::{feature_vector, score, Ownership, Scored, Verdict, FEATURE_NAMES};
 use crate::template::{Calibration, Models};
 
 /// Settings of a scan.
@@ -589,9 +589,11 @@ impl Scanner {
                     .collect(),
             })
             .collect();
-        let Some((best_i, best_m, best_s)) = results.into_iter().next() else {
+        let scores: Vec<&Scored> = results.iter().map(|(_, _, s)| s).collect();
+        let Some(shown) = record_candidate(&scores, self.calibration.review_threshold) else {
             return Record::failed(path, "no templates loaded".into(), BTreeMap::new());
         };
+        let (best_i, best_m, best_s) = results.swap_remove(shown);
         let tpl = &self.templates[best_i].template;
         let evidence = build_evidence(fp, tpl, &best_m, &best_s, candidates, &self.calibration);
         Record::judged(
@@ -602,6 +604,25 @@ impl Scanner {
             evidence,
         )
     }
+}
+
+/// Which of the candidates (sorted by confidence, highest first) the record shows: the
+/// first, except that a clean image is best explained by the system whose UI it resembles
+/// most when that system's place for its name shows another organisation's. The record
+/// then says whose system it is instead of "no enrolled system matched". None without
+/// candidates.
+fn record_candidate(scores: &[&Scored], review_threshold: f64) -> Option<usize> {
+    let first = scores.first()?;
+    if first.verdict != Verdict::Clean {
+        return Some(0);
+    }
+    let foreign = scores
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.ownership == Ownership::Foreign && s.kit_confidence >= review_threshold)
+        .max_by(|a, b| a.1.kit_confidence.total_cmp(&b.1.kit_confidence))
+        .map(|(k, _)| k);
+    Some(foreign.unwrap_or(0))
 }
 
 /// The `clean` record of an image the gate stopped before OCR.
@@ -877,6 +898,22 @@ mod tests {
         let other = scored(Verdict::Clean, 0.9, Ownership::Foreign);
         let r = explain("nb", &other, &f, &[], &foreign, 9, 0.5);
         assert!(r.contains("greyhaven instead of northbridge"), "{r}");
+    }
+
+    #[test]
+    fn a_clean_record_shows_the_system_another_organisation_runs() {
+        use crate::score::Ownership;
+        let noise = scored(Verdict::Clean, 0.2, Ownership::Unknown);
+        let theirs = scored(Verdict::Clean, 0.9, Ownership::Foreign);
+        let faint = scored(Verdict::Clean, 0.1, Ownership::Foreign);
+        // Sorted by confidence, an unmatched template may come first.
+        assert_eq!(record_candidate(&[&noise, &theirs, &faint], 0.33), Some(1));
+        // A foreign reading on a UI that hardly matched explains nothing.
+        assert_eq!(record_candidate(&[&noise, &faint], 0.33), Some(0));
+        // A leak or review is shown as it is.
+        let leak = scored(Verdict::Leak, 0.9, Ownership::Ours);
+        assert_eq!(record_candidate(&[&leak, &theirs], 0.33), Some(0));
+        assert_eq!(record_candidate(&[], 0.33), None);
     }
 
     #[test]
