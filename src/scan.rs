@@ -625,6 +625,20 @@ fn record_candidate(scores: &[&Scored], review_threshold: f64) -> Option<usize> 
     Some(foreign.unwrap_or(0))
 }
 
+/// Other enrolled systems whose UI an owner-less match fits as well (two organisations'
+/// systems on one kit): an analyst should know the image may be either's.
+fn also_matching<'a>(
+    candidates: &'a [CandidateScore],
+    shown: &str,
+    leak_threshold: f64,
+) -> Vec<&'a str> {
+    candidates
+        .iter()
+        .filter(|c| c.template != shown && !c.org_evidence && c.kit_confidence >= leak_threshold)
+        .map(|c| c.template.as_str())
+        .collect()
+}
+
 /// The `clean` record of an image the gate stopped before OCR.
 fn gated_record(path: String, gate: GateEvidence) -> Record {
     let mut evidence = Evidence::empty(gate.reason());
@@ -758,7 +772,7 @@ fn build_evidence(
         .map(|w| w.template_word.as_str())
         .collect();
     let f = &m.features;
-    let reason = explain(
+    let mut reason = explain(
         &tpl.name,
         s,
         f,
@@ -767,6 +781,12 @@ fn build_evidence(
         vocabulary.len(),
         cal.leak_threshold,
     );
+    if s.ownership == Ownership::Unknown && s.kit_confidence >= cal.leak_threshold {
+        let alike = also_matching(&candidates, &tpl.name, cal.leak_threshold);
+        if !alike.is_empty() {
+            reason.push_str(&format!("; {} matched it too", alike.join(", ")));
+        }
+    }
     Evidence {
         reason,
         org_evidence: s.org_evidence,
@@ -914,6 +934,28 @@ mod tests {
         let leak = scored(Verdict::Leak, 0.9, Ownership::Ours);
         assert_eq!(record_candidate(&[&leak, &theirs], 0.33), Some(0));
         assert_eq!(record_candidate(&[], 0.33), None);
+    }
+
+    #[test]
+    fn an_owner_less_match_names_the_other_systems_it_fits() {
+        let candidate = |template: &str, kit: f64, org: bool| CandidateScore {
+            template: template.into(),
+            confidence: kit * 0.5,
+            kit_confidence: kit,
+            org_evidence: org,
+            model_features: BTreeMap::new(),
+        };
+        let candidates = [
+            candidate("quayside", 0.98, false),
+            candidate("roseacre", 0.95, false),
+            candidate("kestrel", 0.2, false),
+            candidate("harbour", 0.9, true),
+        ];
+        assert_eq!(
+            also_matching(&candidates, "quayside", 0.5),
+            vec!["roseacre"]
+        );
+        assert!(also_matching(&candidates[..1], "quayside", 0.5).is_empty());
     }
 
     #[test]
