@@ -21,22 +21,13 @@ pub(super) fn find_conflicts(
     sim: &Similarity,
     matched: &[(usize, usize)],
 ) -> Vec<Conflict> {
-    let vocab = &tpl.template.vocabulary;
-    let reference = &tpl.template.references[r];
     let matched_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
     let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
     let (w, h) = (image.width as f32, image.height as f32);
     let org_words = tpl.org_words();
     let mut out: Vec<Conflict> = Vec::new();
-    for rt in &reference.tokens {
-        let Some(&e) = tpl.vocab.get(&rt.text) else {
-            continue;
-        };
-        // Only words naming the organisation, and only ones not read anywhere.
-        if !vocab[e].org
-            || matched_entries.contains(&e)
-            || out.iter().any(|c| c.expected == rt.text)
-        {
+    for (_, rt) in unread_names(tpl, r, &matched_entries) {
+        if out.iter().any(|c| c.expected == rt.text) {
             continue;
         }
         let (px, py) = sim.apply(rt.center());
@@ -80,14 +71,8 @@ pub(super) fn brand_line_conflicts(
     let matched_tokens: HashSet<usize> = matched.iter().map(|&(i, _)| i).collect();
     let org_words = tpl.org_words();
     let mut out: Vec<Conflict> = Vec::new();
-    for (k, rt) in reference.tokens.iter().enumerate() {
-        let Some(&e) = tpl.vocab.get(&rt.text) else {
-            continue;
-        };
-        if !vocab[e].org
-            || matched_entries.contains(&e)
-            || out.iter().any(|c| c.expected == rt.text)
-        {
+    for (k, rt) in unread_names(tpl, r, &matched_entries) {
+        if out.iter().any(|c| c.expected == rt.text) {
             continue;
         }
         // The line's other chrome words, each with every image token that read it.
@@ -123,6 +108,25 @@ pub(super) fn brand_line_conflicts(
         }
     }
     out
+}
+
+/// Reference `r`'s tokens (with their indices) that name the organisation and were read
+/// nowhere in the image (`matched_entries`): the places to look for another name.
+fn unread_names<'a>(
+    tpl: &'a IndexedTemplate,
+    r: usize,
+    matched_entries: &'a HashSet<usize>,
+) -> impl Iterator<Item = (usize, &'a Token)> + 'a {
+    let vocab = &tpl.template.vocabulary;
+    tpl.template.references[r]
+        .tokens
+        .iter()
+        .enumerate()
+        .filter(move |(_, rt)| {
+            tpl.vocab
+                .get(&rt.text)
+                .is_some_and(|&e| vocab[e].org && !matched_entries.contains(&e))
+        })
 }
 
 /// Where one of our organisation words would stand in the image: its centre, width and
