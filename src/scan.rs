@@ -870,11 +870,11 @@ mod tests {
         }
     }
 
-    fn scored(verdict: Verdict, kit: f64, ownership: crate::score::Ownership) -> Scored {
+    fn scored(verdict: Verdict, kit: f64, ownership: Ownership) -> Scored {
         Scored {
             kit_confidence: kit,
             confidence: kit,
-            org_evidence: ownership == crate::score::Ownership::Ours,
+            org_evidence: ownership == Ownership::Ours,
             ownership,
             verdict,
             contributions: Vec::new(),
@@ -883,7 +883,6 @@ mod tests {
 
     #[test]
     fn the_reason_says_what_decided() {
-        use crate::score::Ownership;
         let names = vec!["northbridge".to_string()];
         let mut f = crate::matcher::Features::default();
         // A login page: the organisation's words and some vocabulary, nothing in place.
@@ -922,7 +921,6 @@ mod tests {
 
     #[test]
     fn a_clean_record_shows_the_system_another_organisation_runs() {
-        use crate::score::Ownership;
         let noise = scored(Verdict::Clean, 0.2, Ownership::Unknown);
         let theirs = scored(Verdict::Clean, 0.9, Ownership::Foreign);
         let faint = scored(Verdict::Clean, 0.1, Ownership::Foreign);

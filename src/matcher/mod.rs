@@ -511,20 +511,21 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .filter(|&&e| vocab[e].org)
         .map(|&e| vocab[e].weight)
         .sum();
-    let mut conflicts = if inliers.len() >= 3 {
-        find_conflicts(image, tpl, reference, &transform, &all_matched)
-    } else {
-        Vec::new()
-    };
-    if let Some((chrome_sim, _)) = &chrome_fit {
-        for c in find_conflicts(image, tpl, reference, chrome_sim, &all_matched) {
-            if !conflicts.iter().any(|k| k.expected == c.expected) {
-                conflicts.push(c);
-            }
-        }
-    }
+    // Another name where ours stands, under the content's alignment, under the chrome's
+    // own (a page scrolled under its fixed chrome) and placed by the brand line's own
+    // words; one conflict per word of ours.
+    let mut conflicts: Vec<Conflict> = Vec::new();
     if inliers.len() >= 3 {
-        for c in brand_line_conflicts(image, tpl, reference, &all_matched) {
+        let chrome_sim = chrome_fit.as_ref().map(|(sim, _)| sim);
+        let found = find_conflicts(image, tpl, reference, &transform, &all_matched)
+            .into_iter()
+            .chain(
+                chrome_sim
+                    .into_iter()
+                    .flat_map(|sim| find_conflicts(image, tpl, reference, sim, &all_matched)),
+            )
+            .chain(brand_line_conflicts(image, tpl, reference, &all_matched));
+        for c in found {
             if !conflicts.iter().any(|k| k.expected == c.expected) {
                 conflicts.push(c);
             }
