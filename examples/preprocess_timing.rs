@@ -90,6 +90,8 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
     };
     laps.lap(0);
     let screen = screen::find_screen(&work);
+    let photographed =
+        screen.is_some() || (screen::camera_noise(&work) && screen::shows_screen(&work));
     laps.lap(1);
     if let Some(s) = &screen {
         work = screen::rectify(&work, s);
@@ -153,6 +155,7 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
         screen,
         work_scale,
         ocr_alt,
+        ocr_local: photographed.then_some(core),
     };
     (prepared, laps)
 }
@@ -171,6 +174,11 @@ fn checksum(p: &Prepared) -> String {
     if let Some((alt, factor)) = &p.ocr_alt {
         h.update(alt.as_raw());
         h.update(&factor.to_le_bytes());
+    }
+    if let Some(region) = p.ocr_local {
+        for v in region {
+            h.update(&v.to_le_bytes());
+        }
     }
     h.finalize().to_hex()[..16].to_string()
 }

@@ -158,6 +158,7 @@ impl StoredFingerprint {
             screen,
             work_scale,
             ocr_alt: None,
+            ocr_local: None,
         };
         let mut fp = fingerprint(&stand_in, &[]);
         fp.width = self.width;
@@ -362,6 +363,7 @@ mod tests {
             }),
             work_scale: 0.5,
             ocr_alt: None,
+            ocr_local: None,
         };
         let mut original = fingerprint(&prepared, &[]);
         original.tokens = entry().fingerprint.unwrap().tokens;

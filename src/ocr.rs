@@ -22,10 +22,57 @@ pub struct OcrWord {
     pub line: (u32, u32, u32),
 }
 
+/// How Tesseract turns grey pixels into ink and paper before it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Threshold {
+    /// One level for the whole image (Otsu's): what screenshots read best with.
+    #[default]
+    Global,
+    /// A level per neighbourhood (Sauvola's): reads the text of a photographed monitor
+    /// whose moire bands or glare one level turns into black stripes.
+    Local,
+}
+
+impl Threshold {
+    /// The value of Tesseract's `thresholding_method` variable.
+    fn method(self) -> &'static str {
+        match self {
+            Threshold::Global => "0",
+            Threshold::Local => "2",
+        }
+    }
+}
+
+/// One image to read: its pixels, the part of them to read, their size relative to the
+/// first image of the same reading, and how Tesseract is to threshold them.
+#[derive(Debug, Clone, Copy)]
+pub struct OcrInput<'a> {
+    pub image: &'a GrayImage,
+    /// Left, top, width and height of the part to read, in `image` pixels; `None` for all.
+    pub region: Option<[u32; 4]>,
+    /// `image` pixels per pixel of the first image: word boxes are divided by it.
+    pub factor: f32,
+    pub threshold: Threshold,
+}
+
+impl<'a> OcrInput<'a> {
+    /// All of `image`, at the first image's size, thresholded globally.
+    pub fn whole(image: &'a GrayImage) -> Self {
+        OcrInput {
+            image,
+            region: None,
+            factor: 1.0,
+            threshold: Threshold::Global,
+        }
+    }
+}
+
 /// A Tesseract instance configured for UI screenshots.
 pub struct OcrEngine {
     // `None` after a failed call: the `tesseract` crate consumes the handle on error.
     tess: Option<Tesseract>,
+    /// The thresholding the handle is set to (a fresh one thresholds globally).
+    threshold: Threshold,
 }
 
 impl OcrEngine {
@@ -33,6 +80,7 @@ impl OcrEngine {
     pub fn new() -> Result<Self, OcrError> {
         Ok(OcrEngine {
             tess: Some(Self::start()?),
+            threshold: Threshold::Global,
         })
     }
 
@@ -53,38 +101,62 @@ impl OcrEngine {
         Ok(tess)
     }
 
-    /// Reads the words of each of `images` (readings of the same pixels, made
-    /// differently) and unites them ([`union_words`]).
+    /// Reads the words of each of `inputs` (readings of the same pixels, made
+    /// differently) and unites them ([`union_words`]), in the first input's coordinates.
     pub fn read_all<'a>(
         &mut self,
-        images: impl IntoIterator<Item = (&'a GrayImage, f32)>,
+        inputs: impl IntoIterator<Item = OcrInput<'a>>,
     ) -> Result<Vec<OcrWord>, OcrError> {
         let mut words = Vec::new();
-        for (image, factor) in images {
-            let mut read = self.read_words(image)?;
-            if factor != 1.0 {
+        for input in inputs {
+            let mut read = self.read(&input)?;
+            if input.factor != 1.0 {
                 for w in &mut read {
-                    w.left /= factor;
-                    w.top /= factor;
-                    w.width /= factor;
-                    w.height /= factor;
+                    w.left /= input.factor;
+                    w.top /= input.factor;
+                    w.width /= input.factor;
+                    w.height /= input.factor;
                 }
             }
-            words = union_words(words, read);
+            // A locally thresholded reading fills gaps: where a global reading read a
+            // word at least as surely, its other reading is noise (a misread name in
+            // the brand's place would claim the system is another organisation's).
+            let fill_only = input.threshold == Threshold::Local;
+            words = union_words(words, read, fill_only);
         }
         Ok(words)
     }
 
-    /// Reads the words of `image`.
+    /// Reads the words of `image`, thresholded globally.
     pub fn read_words(&mut self, image: &GrayImage) -> Result<Vec<OcrWord>, OcrError> {
-        let tess = match self.tess.take() {
+        self.read(&OcrInput::whole(image))
+    }
+
+    /// Reads the words of `input`, in the coordinates of its image.
+    fn read(&mut self, input: &OcrInput) -> Result<Vec<OcrWord>, OcrError> {
+        let mut tess = match self.tess.take() {
             Some(t) => t,
-            None => Self::start()?,
+            None => {
+                self.threshold = Threshold::Global;
+                Self::start()?
+            }
         };
+        if input.threshold != self.threshold {
+            tess = tess
+                .set_variable("thresholding_method", input.threshold.method())
+                .map_err(|e| OcrError::Init(e.to_string()))?;
+            self.threshold = input.threshold;
+        }
+        let image = input.image;
         let (w, h) = (image.width() as i32, image.height() as i32);
-        let tess = tess
+        let mut tess = tess
             .set_frame(image.as_raw(), w, h, 1, w)
             .map_err(|e| OcrError::SetImage(e.to_string()))?;
+        if let Some([left, top, width, height]) = input.region {
+            // Tesseract reports the words of a rectangle in the whole image's coordinates.
+            let to_i32 = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+            tess = tess.set_rectangle(to_i32(left), to_i32(top), to_i32(width), to_i32(height));
+        }
         let mut tess = tess.recognize().map_err(|_| OcrError::Recognize)?;
         let tsv = tess
             .get_tsv_text(0)
@@ -96,8 +168,10 @@ impl OcrEngine {
 
 /// `primary`'s words and those of `more` (another reading of the same pixels) that
 /// `primary` lacks: a word is the same when its text is and its centre lies within a
-/// letter height of the other's.
-pub fn union_words(mut primary: Vec<OcrWord>, more: Vec<OcrWord>) -> Vec<OcrWord> {
+/// letter height of the other's. With `fill_only`, a word of `more` is also left out
+/// where `primary` read another word, on the same line and across its centre, at least
+/// as confidently.
+pub fn union_words(mut primary: Vec<OcrWord>, more: Vec<OcrWord>, fill_only: bool) -> Vec<OcrWord> {
     let centre = |w: &OcrWord| (w.left + w.width / 2.0, w.top + w.height / 2.0);
     let known = primary.len();
     for w in more {
@@ -105,7 +179,13 @@ pub fn union_words(mut primary: Vec<OcrWord>, more: Vec<OcrWord>) -> Vec<OcrWord
         let seen = primary[..known].iter().any(|v| {
             let (vx, vy) = centre(v);
             let tol = v.height.max(w.height);
-            v.text == w.text && (vx - x).abs() < tol && (vy - y).abs() < tol
+            let same = v.text == w.text && (vx - x).abs() < tol && (vy - y).abs() < tol;
+            let covered = fill_only
+                && v.confidence >= w.confidence
+                && x > v.left
+                && x < v.left + v.width
+                && (vy - y).abs() < tol * 0.5;
+            same || covered
         });
         if !seen {
             primary.push(w);
@@ -172,6 +252,20 @@ mod tests {
     }
 
     #[test]
+    fn a_locally_thresholded_reading_only_fills_gaps() {
+        let mut first = word("mcgee", 10.0, 20.0);
+        first.confidence = 70.0;
+        let mut misread = word("maced", 12.0, 21.0); // the same place, read otherwise
+        misread.confidence = 60.0;
+        let mut surer = word("mcgea", 12.0, 21.0);
+        surer.confidence = 90.0;
+        let gap = word("portal", 200.0, 20.0);
+        let all = union_words(vec![first], vec![misread, surer, gap], true);
+        let found: Vec<&str> = all.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(found, ["mcgee", "mcgea", "portal"]);
+    }
+
+    #[test]
     fn a_second_reading_adds_only_the_words_the_first_lacks() {
         let first = vec![word("dashboard", 10.0, 20.0)];
         let second = vec![
@@ -179,7 +273,7 @@ mod tests {
             word("dashboard", 10.0, 300.0), // the same text elsewhere
             word("harbour", 10.0, 20.0),    // another reading of the same place
         ];
-        let all = union_words(first, second);
+        let all = union_words(first, second, false);
         let found: Vec<(&str, f32)> = all.iter().map(|w| (w.text.as_str(), w.top)).collect();
         assert_eq!(
             found,

@@ -9,6 +9,8 @@
 
 use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
 
+use crate::ocr::{OcrInput, Threshold};
+
 mod contrast;
 mod glyph;
 mod gray;
@@ -55,13 +57,28 @@ pub struct Prepared {
     /// (`ocr_gray` flattens it). On a photo Tesseract reads words in each that it misses
     /// in the other.
     pub ocr_alt: Option<(GrayImage, f32)>,
+    /// For a photographed monitor, tilted or level, the part of `ocr_gray` (its screen's
+    /// bright part; all of a level one) that OCR reads once more with local thresholding:
+    /// moire bands and glare defeat the global threshold, which reads screenshots best.
+    pub ocr_local: Option<[u32; 4]>,
 }
 
 impl Prepared {
-    /// The images to OCR, `ocr_gray` first, each with its size relative to `ocr_gray`;
-    /// their readings are united ([`crate::ocr::OcrEngine::read_all`]).
-    pub fn ocr_inputs(&self) -> impl Iterator<Item = (&GrayImage, f32)> {
-        std::iter::once((&self.ocr_gray, 1.0)).chain(self.ocr_alt.as_ref().map(|(g, f)| (g, *f)))
+    /// The images to OCR, `ocr_gray` first; their readings are united
+    /// ([`crate::ocr::OcrEngine::read_all`]).
+    pub fn ocr_inputs(&self) -> impl Iterator<Item = OcrInput<'_>> {
+        let alt = self.ocr_alt.as_ref().map(|(image, factor)| OcrInput {
+            factor: *factor,
+            ..OcrInput::whole(image)
+        });
+        let local = self.ocr_local.map(|region| OcrInput {
+            region: Some(region),
+            threshold: Threshold::Local,
+            ..OcrInput::whole(&self.ocr_gray)
+        });
+        std::iter::once(OcrInput::whole(&self.ocr_gray))
+            .chain(alt)
+            .chain(local)
     }
 }
 
@@ -120,6 +137,9 @@ fn prepare_as(
     } else {
         None
     };
+    // A level photo of a monitor needs no rectifying, but its light is as uneven.
+    let photographed = screen.is_some()
+        || (may_be_photo && screen::camera_noise(&work) && screen::shows_screen(&work));
     if let Some(s) = &screen {
         work = screen::rectify(&work, s);
     }
@@ -163,6 +183,7 @@ fn prepare_as(
         ocr_alt = Some(second_ocr_input(&ocr_gray, radius));
     }
     normalise_polarity_counted(&mut ocr_gray, radius, screen.is_some(), levels.as_ref());
+    let ocr_local = photographed.then_some(core);
     let thumb_scale = (256.0 / long as f32).min(1.0);
     // Reduced in the decoded pixel format, then converted: no full-size RGB copy.
     let thumb = image
@@ -181,6 +202,7 @@ fn prepare_as(
         screen,
         work_scale,
         ocr_alt,
+        ocr_local,
     }
 }
 
@@ -330,7 +352,7 @@ mod tests {
     }
 
     #[test]
-    fn only_a_photographed_screen_gets_a_second_ocr_input() {
+    fn only_a_photographed_screen_gets_more_ocr_inputs() {
         let screenshot = DynamicImage::ImageLuma8(GrayImage::from_fn(800, 600, |x, y| {
             image::Luma([if (x / 4) % 3 == 0 && (y % 40) < 12 {
                 30
@@ -371,7 +393,41 @@ mod tests {
             "{} vs {expected}",
             alt.width()
         );
-        assert_eq!(p.ocr_inputs().count(), 2);
+        let inputs: Vec<OcrInput> = p.ocr_inputs().collect();
+        assert_eq!(inputs.len(), 3);
+        // The third reads the screen's bright part again, thresholded locally.
+        let local = inputs[2];
+        assert_eq!(local.threshold, Threshold::Local);
+        assert!(std::ptr::eq(local.image, &p.ocr_gray));
+        let [x, y, w, h] = local.region.expect("a region");
+        assert!(x > 0 && y > 0 && x + w < p.ocr_gray.width() && y + h < p.ocr_gray.height());
+    }
+
+    /// A monitor held level in a dark surround, its pixels jittered by `noise` grey levels
+    /// (a camera's sensor) or not (a screenshot in a dark frame).
+    fn level_screen(noise: u32) -> DynamicImage {
+        DynamicImage::ImageLuma8(GrayImage::from_fn(900, 700, |x, y| {
+            let on_screen = (120..780).contains(&x) && (110..590).contains(&y);
+            let letter = (x / 3) % 3 == 0 && (y % 30) < 8 && (200..700).contains(&x);
+            let base: u32 = match (on_screen, letter) {
+                (true, true) => 60,
+                (true, false) => 215,
+                (false, _) => 35,
+            };
+            let jitter = (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)) % (2 * noise + 1);
+            image::Luma([(base + jitter).saturating_sub(noise).min(255) as u8])
+        }))
+    }
+
+    #[test]
+    fn a_level_screen_is_read_again_only_with_a_cameras_noise() {
+        let photo = prepare(&level_screen(6), SCAN_GLYPH_HEIGHT);
+        assert!(photo.screen.is_none(), "level: nothing to rectify");
+        let (w, h) = photo.ocr_gray.dimensions();
+        assert_eq!(photo.ocr_local, Some([0, 0, w, h]));
+        let framed = prepare(&level_screen(0), SCAN_GLYPH_HEIGHT);
+        assert_eq!(framed.ocr_local, None);
+        assert_eq!(framed.ocr_inputs().count(), 1);
     }
 
     #[test]

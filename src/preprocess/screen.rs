@@ -37,6 +37,27 @@ pub struct Screen {
     pub core: [u32; 4],
 }
 
+/// Below this share of horizontal neighbours with equal values, an image has a camera's
+/// noise. A rendered page is mostly flat runs, which recompression and scaling keep
+/// largely flat (DEV-XL: 0.74 and more for all but a few natural photos); a sensor's
+/// noise leaves few neighbours equal (phone photos of a monitor: 0.19 to 0.73).
+const CAMERA_FLAT_SHARE: f32 = 0.74;
+
+/// Whether `gray` has a camera's noise (see [`CAMERA_FLAT_SHARE`]), judged on every
+/// fourth row.
+pub fn camera_noise(gray: &GrayImage) -> bool {
+    let width = gray.width() as usize;
+    if width < 2 {
+        return false;
+    }
+    let (mut equal, mut pairs) = (0usize, 0usize);
+    for row in gray.as_raw().chunks_exact(width).step_by(4) {
+        equal += row.windows(2).filter(|p| p[0] == p[1]).count();
+        pairs += width - 1;
+    }
+    pairs > 0 && (equal as f32) < CAMERA_FLAT_SHARE * pairs as f32
+}
+
 /// Looks for a screen in `gray`. None when the image is not a photo of one (a plain
 /// screenshot fills the frame; a natural photo has no bright quadrilateral).
 pub fn find_screen(gray: &GrayImage) -> Option<Screen> {
@@ -441,6 +462,18 @@ pub(crate) fn inside(q: &[(f32, f32); 4], x: f32, y: f32) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cameras_noise_leaves_few_neighbours_equal() {
+        let flat = GrayImage::from_fn(64, 64, |x, _| Luma([if x < 32 { 250 } else { 20 }]));
+        assert!(!camera_noise(&flat));
+        let noisy = GrayImage::from_fn(64, 64, |x, y| Luma([((x * 37 + y * 11) % 9) as u8 + 120]));
+        assert!(camera_noise(&noisy));
+        assert!(
+            !camera_noise(&GrayImage::new(1, 40)),
+            "no neighbours, no noise"
+        );
+    }
+
     use super::*;
 
     #[test]
