@@ -32,6 +32,7 @@ use image::{ImageEncoder, Rgb, RgbImage};
 use imageproc::drawing::{
     draw_filled_circle_mut, draw_filled_rect_mut, draw_line_segment_mut, draw_text_mut, text_size,
 };
+use imageproc::geometric_transformations::{warp_into, Interpolation, Projection};
 use imageproc::rect::Rect;
 
 const W: u32 = 1366;
@@ -1097,6 +1098,57 @@ fn holiday_photo() -> RgbImage {
     img
 }
 
+/// Simulates a phone photo of a monitor showing `page`: the screen a tilted
+/// quadrilateral in a dark, uneven surround (desk and wall), then the optics and
+/// sensor: defocus blur, moire bands (the camera's pixel grid beating against
+/// the monitor's), glare towards one corner and sensor noise.
+fn monitor_photo(page: &RgbImage) -> RgbImage {
+    let (w, h) = (1280u32, 960u32);
+    let mut rng = XorShift::new(0x9407_0F0C);
+    // Page corners to screen corners: the phone held a little left of centre and
+    // below, tilted by a few degrees.
+    let (pw, ph) = (page.width() as f32, page.height() as f32);
+    let from = [(0.0, 0.0), (pw, 0.0), (pw, ph), (0.0, ph)];
+    let to = [
+        (150.0, 150.0),
+        (1150.0, 118.0),
+        (1178.0, 712.0),
+        (128.0, 738.0),
+    ];
+    let projection = Projection::from_control_points(from, to)
+        .expect("the screen's corners are in general position");
+    let surround = Rgb([38, 36, 40]);
+    let mut img = RgbImage::from_pixel(w, h, surround);
+    warp_into(
+        page,
+        &projection,
+        Interpolation::Bilinear,
+        surround,
+        &mut img,
+    );
+    let mut img = imageops::blur(&img, 1.1);
+    let angle = 0.52f32; // ~30 degrees
+    let (ca, sa) = (angle.cos(), angle.sin());
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        let (fx, fy) = (x as f32, y as f32);
+        let moire = 1.0 + 0.07 * ((fx * ca + fy * sa) * std::f32::consts::TAU / 11.0).sin();
+        let glare = 28.0 * (-((fx - 1000.0).powi(2) + (fy - 200.0).powi(2)) / 90_000.0).exp();
+        // The surround darkens towards the bottom (desk in shadow).
+        let shade = if px.0 == surround.0 {
+            fy / h as f32 * -10.0
+        } else {
+            0.0
+        };
+        let noise = (rng.unit() - 0.5) * 14.0;
+        px.0 = px.0.map(|v| {
+            (v as f32 * moire + glare + shade + noise)
+                .round()
+                .clamp(0.0, 255.0) as u8
+        });
+    }
+    img
+}
+
 // ---------------------------------------------------------------------------
 // Encoding and main.
 
@@ -1204,6 +1256,15 @@ fn run() -> Result<(), String> {
     write(
         &posted.join("positive-reports-page.jpg"),
         &jpeg_bytes(&posted_style(&reports, 0.85, 0.7), 70),
+    )?;
+
+    // Positive: a phone photo of the monitor showing the enrolled dashboard.
+    write(
+        &posted.join("positive-monitor-photo.jpg"),
+        &jpeg_bytes(
+            &monitor_photo(&render(&fbc, &fernhill_dashboard(), &fonts)),
+            80,
+        ),
     )?;
 
     // Negative: same layout and menu words, different organisation.

@@ -55,7 +55,7 @@ fn bundled_scan_finds_the_leak_and_keeps_going_past_a_corrupt_file() {
         "exit 1 means a leak was found: {out:?}"
     );
     let recs = records(&out);
-    assert_eq!(recs.len(), 4, "one record per file");
+    assert_eq!(recs.len(), 5, "one record per file");
 
     let pos = by_name(&recs, "positive-reports-page.jpg");
     assert_eq!(pos["leak"], true, "{pos:#}");
@@ -77,6 +77,15 @@ fn bundled_scan_finds_the_leak_and_keeps_going_past_a_corrupt_file() {
         assert!(pos["timings_ms"][stage].is_number(), "timing {stage}");
     }
 
+    // A phone photo of the monitor: found, rectified, read and matched.
+    let shot = by_name(&recs, "positive-monitor-photo.jpg");
+    assert_eq!(shot["verdict"], "leak", "{shot:#}");
+    assert_eq!(shot["template"], "fernhill-casedesk");
+    let corners = shot["evidence"]["layout"]["screen"]
+        .as_array()
+        .expect("the screen's corners");
+    assert_eq!(corners.len(), 4);
+
     let look = by_name(&recs, "lookalike-other-org.jpg");
     assert_eq!(
         look["leak"], false,
@@ -97,7 +106,7 @@ fn bundled_scan_finds_the_leak_and_keeps_going_past_a_corrupt_file() {
 
     let summary = String::from_utf8_lossy(&out.stderr);
     assert!(
-        summary.contains("4 images") && summary.contains("1 errors"),
+        summary.contains("5 images") && summary.contains("1 errors"),
         "{summary}"
     );
 }

@@ -227,8 +227,8 @@ fn a_cached_rerun_skips_ocr_and_gives_the_same_verdicts() {
     assert_eq!(cold.status.code(), Some(1), "{cold:?}");
     assert_eq!(warm.status.code(), Some(1), "{warm:?}");
     let (cold, warm_recs) = (records(&cold), records(&warm));
-    assert_eq!(cold.len(), 4);
-    assert_eq!(warm_recs.len(), 4);
+    assert_eq!(cold.len(), 5);
+    assert_eq!(warm_recs.len(), 5);
     for (c, w) in cold.iter().zip(&warm_recs) {
         assert_eq!(c["path"], w["path"]);
         assert_eq!(c["verdict"], w["verdict"], "{w:#}");
@@ -251,7 +251,7 @@ fn a_cached_rerun_skips_ocr_and_gives_the_same_verdicts() {
     let positive = one(&cold, "positive-reports-page.jpg");
     assert!(positive["timings_ms"]["ocr"].is_number(), "{positive:#}");
     let summary = String::from_utf8_lossy(&warm.stderr);
-    assert!(summary.contains("3 cached"), "{summary}");
+    assert!(summary.contains("4 cached"), "{summary}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -25,7 +25,7 @@ fn leakshot() -> Command {
     c
 }
 
-/// Twelve small real images under distinct names: the bundled posted and enrolled
+/// Fourteen small real images under distinct names: the bundled posted and enrolled
 /// screenshots (the corrupt PNG among them, so an error record is resumed past too).
 fn image_folder(dir: &Path) -> Vec<String> {
     let mut sources: Vec<PathBuf> = Vec::new();
@@ -37,7 +37,7 @@ fn image_folder(dir: &Path) -> Vec<String> {
         files.sort();
         sources.extend(files);
     }
-    assert_eq!(sources.len(), 6, "{sources:?}");
+    assert_eq!(sources.len(), 7, "{sources:?}");
     let mut names = Vec::new();
     for copy in 0..2 {
         for src in &sources {

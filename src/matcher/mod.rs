@@ -530,6 +530,15 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
                 conflicts.push(c);
             }
         }
+        // With our names read in place, a reading that begins as our word does is our
+        // word misread ("ferre" for "Fernhill" under a photo's blur), not another's.
+        if org_geo_weight > 0.0 {
+            conflicts.retain(|c| {
+                !c.found
+                    .iter()
+                    .all(|&i| ownership::begins_alike(&image.tokens[i].text, &c.expected))
+            });
+        }
     }
     // Only where none of our names was read: the header may be ours, showing a brand
     // abbreviation enrollment did not read.

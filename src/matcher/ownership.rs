@@ -324,6 +324,14 @@ pub(super) fn looks_like(read: &str, expected: &str) -> bool {
         || strsim::normalized_levenshtein(read, expected) >= 0.5)
 }
 
+/// Whether `read` begins with the first three letters of `expected`, our organisation
+/// word: a blurred or cut reading keeps a word's start. Alone no proof (many names
+/// begin alike), so it only excuses a reading beside our own names in place.
+pub(super) fn begins_alike(read: &str, expected: &str) -> bool {
+    let start: String = expected.chars().take(3).collect();
+    start.chars().count() == 3 && read.starts_with(&start)
+}
+
 /// A word that could name an organisation: letters, not common English or UI vocabulary.
 /// Four letters at least: a photo's OCR leaves three-letter fragments everywhere ("mog"
 /// for "McGee"), and another organisation's abbreviation comes with its name nearby.
@@ -332,4 +340,18 @@ fn is_distinctive(token: &str) -> bool {
         && token.chars().all(char::is_alphabetic)
         && !crate::fingerprint::is_generic_ui(token)
         && crate::fingerprint::english_zipf(token) < 4.5
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reading_that_begins_as_our_word_does_begins_alike() {
+        assert!(begins_alike("ferre", "fernhill"));
+        assert!(begins_alike("fernhil", "fernhill"));
+        assert!(!begins_alike("fallowfield", "fernhill"));
+        assert!(!begins_alike("fe", "fernhill"));
+        assert!(!begins_alike("hcc", "hc"), "our word too short to tell");
+    }
 }
