@@ -73,15 +73,30 @@ pub struct OcrEngine {
     tess: Option<Tesseract>,
     /// The thresholding the handle is set to (a fresh one thresholds globally).
     threshold: Threshold,
+    /// Whether this Tesseract can threshold locally (`thresholding_method`, 5.0 and
+    /// later); without it, locally thresholded inputs are skipped, not failed.
+    local_threshold: bool,
 }
 
 impl OcrEngine {
     /// Starts Tesseract with the English model (~90 ms, ~50 MB).
     pub fn new() -> Result<Self, OcrError> {
+        // The probe consumes the handle when the variable is unknown: start again then.
+        let (tess, local_threshold) =
+            match Self::start()?.set_variable("thresholding_method", Threshold::Global.method()) {
+                Ok(t) => (t, true),
+                Err(_) => (Self::start()?, false),
+            };
         Ok(OcrEngine {
-            tess: Some(Self::start()?),
+            tess: Some(tess),
             threshold: Threshold::Global,
+            local_threshold,
         })
+    }
+
+    /// Whether locally thresholded inputs are read (see [`Threshold::Local`]).
+    pub fn reads_local_threshold(&self) -> bool {
+        self.local_threshold
     }
 
     fn start() -> Result<Tesseract, OcrError> {
@@ -109,6 +124,9 @@ impl OcrEngine {
     ) -> Result<Vec<OcrWord>, OcrError> {
         let mut words = Vec::new();
         for input in inputs {
+            if input.threshold == Threshold::Local && !self.local_threshold {
+                continue;
+            }
             let mut read = self.read(&input)?;
             if input.factor != 1.0 {
                 for w in &mut read {
