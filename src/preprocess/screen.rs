@@ -43,8 +43,8 @@ pub struct Screen {
 /// noise leaves few neighbours equal (phone photos of a monitor: 0.19 to 0.73).
 const CAMERA_FLAT_SHARE: f32 = 0.74;
 
-/// Whether `gray` has a camera's noise (see [`CAMERA_FLAT_SHARE`]), judged on every
-/// fourth row.
+/// Whether `gray` has a camera's noise: fewer than 74% of its horizontal neighbours equal,
+/// judged on every fourth row.
 pub fn camera_noise(gray: &GrayImage) -> bool {
     let width = gray.width() as usize;
     if width < 2 {
