@@ -145,11 +145,6 @@ impl OcrEngine {
         Ok(words)
     }
 
-    /// Reads the words of `image`, thresholded globally.
-    pub fn read_words(&mut self, image: &GrayImage) -> Result<Vec<OcrWord>, OcrError> {
-        self.read(&OcrInput::whole(image))
-    }
-
     /// Reads the words of `input`, in the coordinates of its image.
     fn read(&mut self, input: &OcrInput) -> Result<Vec<OcrWord>, OcrError> {
         let mut tess = match self.tess.take() {
