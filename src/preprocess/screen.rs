@@ -189,7 +189,15 @@ fn locate(gray: &GrayImage, level_too: bool) -> Option<Screen> {
     if flat_edges(&edge_contrasts(&small, &quad)) >= 2 {
         return None;
     }
-    let corners = quad.map(|(x, y)| (x / s, y / s));
+    // The diagonal extremes are the corners only of a clean quadrilateral: a banner that
+    // runs on over a dark sidebar puts one of them at its end, and the quadrilateral then
+    // shears the whole screen. Lines fitted to the outline's sides, where most of each
+    // side lies, meet at the corners. (The tests above judge the extremes: whether there
+    // is a screen at all was settled on them.)
+    let corners = outline
+        .fitted_quad(&quad)
+        .unwrap_or(quad)
+        .map(|(x, y)| (x / s, y / s));
     let dist = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
     let width = dist(corners[0], corners[1])
         .max(dist(corners[3], corners[2]))
@@ -353,6 +361,91 @@ impl Outline {
         .fold(0.0, f32::max)
     }
 
+    /// The quadrilateral whose sides are lines fitted to the outline along the sides of
+    /// `q` (its diagonal extremes), each on the middle 80% of its side and robust to a
+    /// minority of the outline leaving it (a banner running on, a notch, rounded ends).
+    /// None when a side is too short or too ragged to fit, or the fit is no convex
+    /// quadrilateral near `q`.
+    fn fitted_quad(&self, q: &[(f32, f32); 4]) -> Option<[(f32, f32); 4]> {
+        let [tl, tr, br, bl] = *q;
+        // Left and right: x as a function of y; top and bottom: y as a function of x.
+        let left = self.fit_side(Side::Left, tl.1.min(bl.1), tl.1.max(bl.1))?;
+        let right = self.fit_side(Side::Right, tr.1.min(br.1), tr.1.max(br.1))?;
+        let top = self.fit_side(Side::Top, tl.0.min(tr.0), tl.0.max(tr.0))?;
+        let bottom = self.fit_side(Side::Bottom, bl.0.min(br.0), bl.0.max(br.0))?;
+        let fitted = [
+            meet(left, top)?,
+            meet(right, top)?,
+            meet(right, bottom)?,
+            meet(left, bottom)?,
+        ];
+        // Each corner stays within a third of the quadrilateral's size of the extreme it
+        // replaces: a fit that wanders further has followed something else.
+        let size = quad_area(q).sqrt();
+        let near = fitted
+            .iter()
+            .zip(q)
+            .all(|(f, e)| (f.0 - e.0).hypot(f.1 - e.1) <= 0.35 * size);
+        (near && is_convex(&fitted) && quad_area(&fitted) >= 0.5 * quad_area(q)).then_some(fitted)
+    }
+
+    /// The line `a + b t` that the outline follows along `side`, over rows (left, right) or
+    /// columns (top, bottom) in the middle 80% of `lo..hi`: a Theil-Sen estimate (median
+    /// of slopes between points half the side apart, median intercept), refined by least
+    /// squares on the points within two pixels of it.
+    fn fit_side(&self, side: Side, lo: f32, hi: f32) -> Option<(f32, f32)> {
+        let span = hi - lo;
+        if span < 16.0 {
+            return None;
+        }
+        let (extents, far_end) = self.seen_from(side);
+        let from = (lo + 0.1 * span).round() as usize;
+        let to = ((hi - 0.1 * span).round() as usize).min(extents.len());
+        let points: Vec<(f32, f32)> = extents
+            .get(from..to)?
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                e.map(|(first, last)| {
+                    ((from + i) as f32, if far_end { last } else { first } as f32)
+                })
+            })
+            .collect();
+        let half = points.len() / 2;
+        if half < 4 {
+            return None;
+        }
+        let mut slopes: Vec<f32> = (0..half)
+            .map(|i| {
+                let (p, r) = (points[i], points[i + half]);
+                (r.1 - p.1) / (r.0 - p.0).max(1.0)
+            })
+            .collect();
+        let slope = median(&mut slopes)?;
+        let mut intercepts: Vec<f32> = points.iter().map(|p| p.1 - slope * p.0).collect();
+        let intercept = median(&mut intercepts)?;
+        let near: Vec<(f32, f32)> = points
+            .iter()
+            .copied()
+            .filter(|p| (p.1 - (intercept + slope * p.0)).abs() <= 2.0)
+            .collect();
+        // Most of the side must follow one line.
+        if near.len() * 2 < points.len() {
+            return None;
+        }
+        Some(least_squares(&near).unwrap_or((intercept, slope)))
+    }
+
+    /// The extents seen from `side`, and whether its outline is their last pixel.
+    fn seen_from(&self, side: Side) -> (&[Option<(u32, u32)>], bool) {
+        match side {
+            Side::Left => (&self.rows, false),
+            Side::Right => (&self.rows, true),
+            Side::Top => (&self.cols, false),
+            Side::Bottom => (&self.cols, true),
+        }
+    }
+
     /// Tilt of one side, along rows (left, right) or columns (top, bottom) `lo..hi`.
     fn side_tilt_degrees(&self, side: Side, lo: f32, hi: f32) -> f32 {
         let span = hi - lo;
@@ -361,12 +454,7 @@ impl Outline {
             return 0.0;
         }
         // Seen from this side, where the outline crosses each row or column.
-        let (extents, far_end) = match side {
-            Side::Left => (&self.rows, false),
-            Side::Right => (&self.rows, true),
-            Side::Top => (&self.cols, false),
-            Side::Bottom => (&self.cols, true),
-        };
+        let (extents, far_end) = self.seen_from(side);
         let median_between = |from: f32, to: f32| -> Option<f32> {
             let lines =
                 extents.get(from.round() as usize..(to.round() as usize).min(extents.len()))?;
@@ -440,6 +528,53 @@ const EDGE_OFFSET: f32 = 4.0;
 /// Least brightness step (grey levels) across an edge of a photographed screen.
 const MIN_EDGE_STEP: f32 = 12.0;
 
+/// Where a side `x = a + b y` (left, right) meets a side `y = c + d x` (top, bottom).
+fn meet((a, b): (f32, f32), (c, d): (f32, f32)) -> Option<(f32, f32)> {
+    let det = 1.0 - b * d;
+    if det.abs() < 0.1 {
+        return None;
+    }
+    let x = (a + b * c) / det;
+    Some((x, c + d * x))
+}
+
+/// Whether the quadrilateral turns the same way at all four corners.
+fn is_convex(q: &[(f32, f32); 4]) -> bool {
+    let turns: Vec<f32> = (0..4)
+        .map(|i| {
+            let (a, b, c) = (q[i], q[(i + 1) % 4], q[(i + 2) % 4]);
+            (b.0 - a.0) * (c.1 - b.1) - (b.1 - a.1) * (c.0 - b.0)
+        })
+        .collect();
+    turns.iter().all(|&t| t > 0.0) || turns.iter().all(|&t| t < 0.0)
+}
+
+/// The median of `v` (reordered), None when empty.
+fn median(v: &mut [f32]) -> Option<f32> {
+    v.sort_unstable_by(f32::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+/// The least-squares line `a + b t` through `points` (t, value); None when they are fewer
+/// than two or all at one t.
+fn least_squares(points: &[(f32, f32)]) -> Option<(f32, f32)> {
+    let n = points.len() as f32;
+    if n < 2.0 {
+        return None;
+    }
+    let (mt, mv) = points
+        .iter()
+        .fold((0.0, 0.0), |(st, sv), p| (st + p.0 / n, sv + p.1 / n));
+    let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(sxy, sxx), p| {
+        (sxy + (p.0 - mt) * (p.1 - mv), sxx + (p.0 - mt).powi(2))
+    });
+    if sxx <= f32::EPSILON {
+        return None;
+    }
+    let b = sxy / sxx;
+    Some((mv - b * mt, b))
+}
+
 fn quad_area(q: &[(f32, f32); 4]) -> f32 {
     let mut a = 0.0;
     for i in 0..4 {
@@ -512,6 +647,64 @@ mod tests {
             r.get_pixel(mx / 2, r.height() / 2)[0] < 100,
             "the surround shows"
         );
+    }
+
+    #[test]
+    fn a_banner_running_on_over_a_dark_sidebar_does_not_move_a_corner() {
+        // A tilted screen whose dark sidebar is as dark as the surround, with a bright
+        // marking banner running on along the top over the sidebar: the diagonal extreme
+        // at the top left is the banner's end, 110 pixels from the content's corner.
+        let quad = [
+            (150.0, 120.0),
+            (660.0, 90.0),
+            (690.0, 480.0),
+            (120.0, 500.0),
+        ];
+        let top = |x: f32| 120.0 + (x - 150.0) * (90.0 - 120.0) / (660.0 - 150.0);
+        let img = GrayImage::from_fn(800, 600, |x, y| {
+            let (xf, yf) = (x as f32, y as f32);
+            let banner = (40.0..150.0).contains(&xf) && (top(xf)..top(xf) + 12.0).contains(&yf);
+            Luma([if banner || inside(&quad, xf, yf) {
+                220
+            } else {
+                40
+            }])
+        });
+        let s = find_screen(&img).expect("screen");
+        for (c, q) in s.corners.iter().zip(quad) {
+            assert!(
+                (c.0 - q.0).abs() < 6.0 && (c.1 - q.1).abs() < 6.0,
+                "{:?} vs {quad:?}",
+                s.corners
+            );
+        }
+    }
+
+    #[test]
+    fn fitted_sides_ignore_a_minority_leaving_them() {
+        // Outline points along x = 100 + 0.1 y, a fifth of them thrown 40 pixels out.
+        let mut outline = Outline::new(400, 400);
+        for y in 0..400u32 {
+            let x = 100.0 + 0.1 * y as f32;
+            let x = if y % 5 == 0 { x - 40.0 } else { x };
+            outline.add(x.round() as u32, y);
+            outline.add(380, y);
+        }
+        let (a, b) = outline.fit_side(Side::Left, 0.0, 399.0).expect("a line");
+        assert!((a - 100.0).abs() < 1.0 && (b - 0.1).abs() < 0.01, "{a} {b}");
+        assert_eq!(meet((100.0, 0.0), (50.0, 0.0)), Some((100.0, 50.0)));
+        assert!(is_convex(&[
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (10.0, 10.0),
+            (0.0, 10.0)
+        ]));
+        assert!(!is_convex(&[
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (2.0, 2.0),
+            (0.0, 10.0)
+        ]));
     }
 
     #[test]
