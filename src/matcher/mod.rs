@@ -531,12 +531,17 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             }
         }
         // With our names read in place, a reading that begins as our word does is our
-        // word misread ("ferre" for "Fernhill" under a photo's blur), not another's.
+        // word misread ("ferre" for "Fernhill" under a photo's blur), not another's; the
+        // other readings of that place (each OCR pass reads it anew: "ferm", "bree",
+        // "berm") are garbles of it too.
+        // Nor is another name where the signed-in user's stands: a colleague's session.
         if org_geo_weight > 0.0 {
             conflicts.retain(|c| {
-                !c.found
-                    .iter()
-                    .all(|&i| ownership::begins_alike(&image.tokens[i].text, &c.expected))
+                !ownership::names_the_user(tpl, reference, &c.expected)
+                    && !c
+                        .found
+                        .iter()
+                        .any(|&i| ownership::begins_alike(&image.tokens[i].text, &c.expected))
             });
         }
     }
@@ -1117,6 +1122,41 @@ mod tests {
         assert_eq!(it.lookup_faint("cairnm00r"), name, "o read as 0");
         assert_eq!(it.lookup_faint("cairnmeer"), None, "two other letters");
         assert_eq!(ocr_fold("clevvil"), "dewil");
+    }
+
+    #[test]
+    fn another_user_beside_our_brand_is_a_colleague_not_another_organisation() {
+        let it = IndexedTemplate::new(build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        ));
+        // Our page with another name where the signed-in user's stands, and our brand
+        // kept or gone.
+        let session = |user: &str, brand: bool| {
+            fp(page("charts")
+                .tokens
+                .into_iter()
+                .filter(|t| brand || !["northbridge", "intranet"].contains(&t.text.as_str()))
+                .map(|t| match t.text.as_str() {
+                    "mcgee" => Token {
+                        text: user.into(),
+                        ..t
+                    },
+                    _ => t,
+                })
+                .collect())
+        };
+        let colleague = match_template(&session("okonkwo", true), &it);
+        assert_eq!(
+            colleague.features.foreign_weight, 0.0,
+            "a colleague's session"
+        );
+        let lookalike = match_template(&session("okonkwo", false), &it);
+        assert!(
+            lookalike.features.foreign_weight > 0.0,
+            "with no name of ours, another user names another organisation"
+        );
     }
 
     #[test]

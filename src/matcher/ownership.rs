@@ -129,6 +129,25 @@ fn unread_names<'a>(
         })
 }
 
+/// Whether organisation word `word` is shown, in reference `r`, only where admin UIs show
+/// the signed-in user: the right half of the header band. There a colleague's session of
+/// our own system shows another name (and badge number), so another word in that place
+/// says whose system it is only when none of our names was read in theirs.
+pub(super) fn names_the_user(tpl: &IndexedTemplate, r: usize, word: &str) -> bool {
+    let reference = &tpl.template.references[r];
+    let (w, h) = (reference.width as f32, reference.height as f32);
+    let mut places = reference
+        .tokens
+        .iter()
+        .filter(|t| t.text == word)
+        .peekable();
+    places.peek().is_some()
+        && places.all(|t| {
+            let (cx, cy) = t.center();
+            cx > 0.5 * w && cy < HEADER_BAND * h
+        })
+}
+
 /// Where one of our organisation words would stand in the image: its centre, width and
 /// letter height.
 struct Slot {
