@@ -1157,6 +1157,24 @@ mod tests {
             lookalike.features.foreign_weight > 0.0,
             "with no name of ours, another user names another organisation"
         );
+        // The user's name is the user's wherever else the page shows it (a sidebar's
+        // welcome); the brand is no user's.
+        assert!(ownership::names_the_user(&it, 0, "mcgee"));
+        assert!(!ownership::names_the_user(&it, 0, "northbridge"));
+        let welcome = |extra: &str| {
+            let mut p = page(extra);
+            p.tokens.push(tok("mcgee", 20.0, 90.0, 12.0));
+            p
+        };
+        let sidebar = IndexedTemplate::new(build_template(
+            "northbridge-intranet",
+            vec![
+                ("a".into(), welcome("earnings")),
+                ("b".into(), welcome("salary")),
+            ],
+            &[],
+        ));
+        assert!(ownership::names_the_user(&sidebar, 0, "mcgee"));
     }
 
     #[test]

@@ -129,23 +129,18 @@ fn unread_names<'a>(
         })
 }
 
-/// Whether organisation word `word` is shown, in reference `r`, only where admin UIs show
-/// the signed-in user: the right half of the header band. There a colleague's session of
-/// our own system shows another name (and badge number), so another word in that place
-/// says whose system it is only when none of our names was read in theirs.
+/// Whether organisation word `word` names the signed-in user: reference `r` shows it where
+/// admin UIs show the user, in the right half of the header band (and wherever else it
+/// shows it, a sidebar's "Welcome, J. Doherty", it is the same user). A colleague's
+/// session of our own system shows another name (and badge number) in its places, so
+/// another word there says whose system it is only when none of our names was read.
 pub(super) fn names_the_user(tpl: &IndexedTemplate, r: usize, word: &str) -> bool {
     let reference = &tpl.template.references[r];
     let (w, h) = (reference.width as f32, reference.height as f32);
-    let mut places = reference
-        .tokens
-        .iter()
-        .filter(|t| t.text == word)
-        .peekable();
-    places.peek().is_some()
-        && places.all(|t| {
-            let (cx, cy) = t.center();
-            cx > 0.5 * w && cy < HEADER_BAND * h
-        })
+    reference.tokens.iter().any(|t| {
+        let (cx, cy) = t.center();
+        t.text == word && cx > 0.5 * w && cy < HEADER_BAND * h
+    })
 }
 
 /// Where one of our organisation words would stand in the image: its centre, width and
