@@ -379,7 +379,7 @@ impl Outline {
             meet(right, bottom)?,
             meet(left, bottom)?,
         ];
-        // Each corner stays within a third of the quadrilateral's size of the extreme it
+        // Each corner stays within about a third of the quadrilateral's size of the extreme it
         // replaces: a fit that wanders further has followed something else.
         let size = quad_area(q).sqrt();
         let near = fitted
