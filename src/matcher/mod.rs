@@ -534,15 +534,22 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         // word misread ("ferre" for "Fernhill" under a photo's blur), not another's; the
         // other readings of that place (each OCR pass reads it anew: "ferm", "bree",
         // "berm") are garbles of it too.
-        // Nor is another name where the signed-in user's stands: a colleague's session.
         if org_geo_weight > 0.0 {
             conflicts.retain(|c| {
-                !ownership::names_the_user(tpl, reference, &c.expected)
-                    && !c
-                        .found
-                        .iter()
-                        .any(|&i| ownership::begins_alike(&image.tokens[i].text, &c.expected))
+                !c.found
+                    .iter()
+                    .any(|&i| ownership::begins_alike(&image.tokens[i].text, &c.expected))
             });
+            // A colleague's session shows another user but our brand: where the user's
+            // places are the only ones holding another name, it is that. Where another
+            // name also stands in our brand's place, beside a word of ours that any
+            // system may share ("Intranet"), it is another organisation's, users and all.
+            if conflicts
+                .iter()
+                .all(|c| ownership::names_the_user(tpl, reference, &c.expected))
+            {
+                conflicts.clear();
+            }
         }
     }
     // Only where none of our names was read: the header may be ours, showing a brand
@@ -1156,6 +1163,30 @@ mod tests {
         assert!(
             lookalike.features.foreign_weight > 0.0,
             "with no name of ours, another user names another organisation"
+        );
+        // Another organisation's intranet on our kit: its name where ours stands beside
+        // the word "intranet" that any system may share, and its own user. Both count.
+        let theirs = fp(page("charts")
+            .tokens
+            .into_iter()
+            .map(|t| match t.text.as_str() {
+                "northbridge" => Token {
+                    text: "greyhaven".into(),
+                    ..t
+                },
+                "mcgee" => Token {
+                    text: "okonkwo".into(),
+                    ..t
+                },
+                _ => t,
+            })
+            .collect());
+        let other = match_template(&theirs, &it);
+        assert!(other.features.org_geo_weight > 0.0, "\"intranet\" in place");
+        assert!(
+            other.features.foreign_weight > other.features.org_weight,
+            "{:?}",
+            other.features
         );
         // The user's name is the user's wherever else the page shows it (a sidebar's
         // welcome); the brand is no user's.
