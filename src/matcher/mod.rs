@@ -511,6 +511,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .filter(|&&e| vocab[e].org)
         .map(|&e| vocab[e].weight)
         .sum();
+    let org_in_place = inlier_entries.iter().filter(|&&e| vocab[e].org).count();
     // Another name where ours stands, under the content's alignment, under the chrome's
     // own (a page scrolled under its fixed chrome) and placed by the brand line's own
     // words; one conflict per word of ours.
@@ -535,18 +536,24 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         // other readings of that place (each OCR pass reads it anew: "ferm", "bree",
         // "berm") are garbles of it too.
         if org_geo_weight > 0.0 {
+            let before = conflicts.len();
             conflicts.retain(|c| {
                 !c.found
                     .iter()
                     .any(|&i| ownership::begins_alike(&image.tokens[i].text, &c.expected))
             });
+            let misread = before - conflicts.len();
             // A colleague's session shows another user but our brand: where the user's
-            // places are the only ones holding another name, it is that. Where another
-            // name also stands in our brand's place, beside a word of ours that any
-            // system may share ("Intranet"), it is another organisation's, users and all.
-            if conflicts
-                .iter()
-                .all(|c| ownership::names_the_user(tpl, reference, &c.expected))
+            // places are the only ones holding another name, and two of our names vouch
+            // for the brand (read in place, or misread in theirs), it is that. One word of
+            // ours that any system may share ("Intranet") is no answer to another user,
+            // and where another name also stands in our brand's place it is another
+            // organisation's, users and all.
+            let vouched = org_in_place + misread >= 2;
+            if vouched
+                && conflicts
+                    .iter()
+                    .all(|c| ownership::names_the_user(tpl, reference, &c.expected))
             {
                 conflicts.clear();
             }
@@ -1183,6 +1190,13 @@ mod tests {
             .collect());
         let other = match_template(&theirs, &it);
         assert!(other.features.org_geo_weight > 0.0, "\"intranet\" in place");
+        // With no brand word of ours to read but "intranet", another user is no colleague.
+        let lone = fp(session("okonkwo", true)
+            .tokens
+            .into_iter()
+            .filter(|t| t.text != "northbridge")
+            .collect());
+        assert!(match_template(&lone, &it).features.foreign_weight > 0.0);
         assert!(
             other.features.foreign_weight > other.features.org_weight,
             "{:?}",
