@@ -20,7 +20,7 @@ use crate::template::Template;
 
 use geometry::{fit_geometry, text_blocks};
 use look::{chrome_cells, chrome_look};
-use ownership::{brand_line_conflicts, find_conflicts, header_brand};
+use ownership::{brand_line_conflicts, excuse_our_own, find_conflicts, header_brand};
 
 /// A template with lookup structures built once per scan.
 pub struct IndexedTemplate {
@@ -506,12 +506,12 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .filter(|&&e| vocab[e].chrome)
         .map(|&e| vocab[e].weight)
         .sum();
-    let org_geo_weight = inlier_entries
+    let org_in_place: Vec<usize> = inlier_entries
         .iter()
-        .filter(|&&e| vocab[e].org)
-        .map(|&e| vocab[e].weight)
-        .sum();
-    let org_in_place = inlier_entries.iter().filter(|&&e| vocab[e].org).count();
+        .copied()
+        .filter(|&e| vocab[e].org)
+        .collect();
+    let org_geo_weight: f32 = org_in_place.iter().map(|&e| vocab[e].weight).sum();
     // Another name where ours stands, under the content's alignment, under the chrome's
     // own (a page scrolled under its fixed chrome) and placed by the brand line's own
     // words; one conflict per word of ours.
@@ -531,32 +531,8 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
                 conflicts.push(c);
             }
         }
-        // With our names read in place, a reading that begins as our word does is our
-        // word misread ("ferre" for "Fernhill" under a photo's blur), not another's; the
-        // other readings of that place (each OCR pass reads it anew: "ferm", "bree",
-        // "berm") are garbles of it too.
         if org_geo_weight > 0.0 {
-            let before = conflicts.len();
-            conflicts.retain(|c| {
-                !c.found
-                    .iter()
-                    .any(|&i| ownership::begins_alike(&image.tokens[i].text, &c.expected))
-            });
-            let misread = before - conflicts.len();
-            // A colleague's session shows another user but our brand: where the user's
-            // places are the only ones holding another name, and two of our names vouch
-            // for the brand (read in place, or misread in theirs), it is that. One word of
-            // ours that any system may share ("Intranet") is no answer to another user,
-            // and where another name also stands in our brand's place it is another
-            // organisation's, users and all.
-            let vouched = org_in_place + misread >= 2;
-            if vouched
-                && conflicts
-                    .iter()
-                    .all(|c| ownership::names_the_user(tpl, reference, &c.expected))
-            {
-                conflicts.clear();
-            }
+            excuse_our_own(&mut conflicts, image, tpl, reference, org_in_place.len());
         }
     }
     // Only where none of our names was read: the header may be ours, showing a brand
@@ -1190,6 +1166,11 @@ mod tests {
             .collect());
         let other = match_template(&theirs, &it);
         assert!(other.features.org_geo_weight > 0.0, "\"intranet\" in place");
+        assert!(
+            other.features.foreign_weight > other.features.org_weight,
+            "{:?}",
+            other.features
+        );
         // With no brand word of ours to read but "intranet", another user is no colleague.
         let lone = fp(session("okonkwo", true)
             .tokens
@@ -1197,11 +1178,6 @@ mod tests {
             .filter(|t| t.text != "northbridge")
             .collect());
         assert!(match_template(&lone, &it).features.foreign_weight > 0.0);
-        assert!(
-            other.features.foreign_weight > other.features.org_weight,
-            "{:?}",
-            other.features
-        );
         // The user's name is the user's wherever else the page shows it (a sidebar's
         // welcome); the brand is no user's.
         assert!(ownership::names_the_user(&it, 0, "mcgee"));

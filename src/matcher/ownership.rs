@@ -129,11 +129,44 @@ fn unread_names<'a>(
         })
 }
 
+/// Drops the conflicts that are our own organisation misread or a colleague's session,
+/// where `org_in_place` of our organisation words (one at least) were read in place.
+/// A reading that begins as our word does is our word misread ("ferre" for "Fernhill"
+/// under a photo's blur), not another's; the other readings of that place (each OCR pass
+/// reads it anew: "ferm", "bree", "berm") are garbles of it too. A colleague's session
+/// shows another user but our brand: where the user's places are the only ones holding
+/// another name, and two of our names vouch for the brand (read in place, or misread in
+/// theirs), it is that. One word of ours that any system may share ("Intranet") is no
+/// answer to another user, and where another name also stands in our brand's place the
+/// screen is another organisation's, users and all.
+pub(super) fn excuse_our_own(
+    conflicts: &mut Vec<Conflict>,
+    image: &ImageFingerprint,
+    tpl: &IndexedTemplate,
+    r: usize,
+    org_in_place: usize,
+) {
+    let before = conflicts.len();
+    conflicts.retain(|c| {
+        !c.found
+            .iter()
+            .any(|&i| begins_alike(&image.tokens[i].text, &c.expected))
+    });
+    let misread = before - conflicts.len();
+    if org_in_place + misread >= 2
+        && conflicts
+            .iter()
+            .all(|c| names_the_user(tpl, r, &c.expected))
+    {
+        conflicts.clear();
+    }
+}
+
 /// Whether organisation word `word` names the signed-in user: reference `r` shows it where
 /// admin UIs show the user, in the right half of the header band (and wherever else it
 /// shows it, a sidebar's "Welcome, J. Doherty", it is the same user). A colleague's
-/// session of our own system shows another name (and badge number) in its places, so
-/// another word there says whose system it is only when none of our names was read.
+/// session of our own system shows another name (and badge number) in its places
+/// ([`excuse_our_own`]).
 pub(super) fn names_the_user(tpl: &IndexedTemplate, r: usize, word: &str) -> bool {
     let reference = &tpl.template.references[r];
     let (w, h) = (reference.width as f32, reference.height as f32);
@@ -341,7 +374,7 @@ pub(super) fn looks_like(read: &str, expected: &str) -> bool {
 /// Whether `read` begins with the first three letters of `expected`, our organisation
 /// word: a blurred or cut reading keeps a word's start. Alone no proof (many names
 /// begin alike), so it only excuses a reading beside our own names in place.
-pub(super) fn begins_alike(read: &str, expected: &str) -> bool {
+fn begins_alike(read: &str, expected: &str) -> bool {
     let start: String = expected.chars().take(3).collect();
     start.chars().count() == 3 && read.starts_with(&start)
 }
