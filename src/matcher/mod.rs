@@ -407,8 +407,13 @@ pub struct Features {
 pub struct Conflict {
     /// The template's organisation word.
     pub expected: String,
-    /// Indices of the image tokens found in its place.
+    /// Indices of the image tokens found in its place that could name another
+    /// organisation.
     pub found: Vec<usize>,
+    /// Faint readings in its place that begin as our word does: our word blurred. They
+    /// name no one else; beside our names in place they excuse the place
+    /// ([`ownership::excuse_our_own`]).
+    pub blurred: Vec<usize>,
 }
 
 /// The outcome of matching one image against one template.
@@ -527,13 +532,20 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             )
             .chain(brand_line_conflicts(image, tpl, reference, &all_matched));
         for c in found {
-            if !conflicts.iter().any(|k| k.expected == c.expected) {
-                conflicts.push(c);
+            match conflicts.iter_mut().find(|k| k.expected == c.expected) {
+                Some(k) => {
+                    for (into, from) in [(&mut k.found, c.found), (&mut k.blurred, c.blurred)] {
+                        for i in from {
+                            if !into.contains(&i) {
+                                into.push(i);
+                            }
+                        }
+                    }
+                }
+                None => conflicts.push(c),
             }
         }
-        if org_geo_weight > 0.0 {
-            excuse_our_own(&mut conflicts, image, tpl, reference, org_in_place.len());
-        }
+        excuse_our_own(&mut conflicts, image, tpl, reference, org_in_place.len());
     }
     // Only where none of our names was read: the header may be ours, showing a brand
     // abbreviation enrollment did not read.
@@ -1196,6 +1208,83 @@ mod tests {
             &[],
         ));
         assert!(ownership::names_the_user(&sidebar, 0, "mcgee"));
+    }
+
+    #[test]
+    fn a_blurred_photo_of_our_page_shows_no_other_organisation() {
+        let it = IndexedTemplate::new(build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        ));
+        // Our page, its user another (a colleague), our brand blurred: "intranet" read in
+        // place, and "Northbridge" only faintly, as "norbe", where it stands.
+        let blurred = |brand: Option<Token>| {
+            let mut tokens: Vec<Token> = page("charts")
+                .tokens
+                .into_iter()
+                .filter(|t| t.text != "northbridge")
+                .map(|t| match t.text.as_str() {
+                    "mcgee" => Token {
+                        text: "okonkwo".into(),
+                        ..t
+                    },
+                    _ => t,
+                })
+                .collect();
+            tokens.extend(brand);
+            fp(tokens)
+        };
+        let faint_brand = Token {
+            faint: true,
+            ..tok("norbe", 20.0, 20.0, 14.0)
+        };
+        let m = match_template(&blurred(Some(faint_brand)), &it);
+        assert!(m.features.org_geo_weight > 0.0);
+        assert_eq!(
+            m.features.foreign_weight, 0.0,
+            "our brand blurred vouches for it, beside \"intranet\": a colleague's session"
+        );
+        assert!(
+            match_template(&blurred(None), &it).features.foreign_weight > 0.0,
+            "with \"intranet\" alone, another user is another organisation's"
+        );
+        // A faint reading that begins as our word does is never another's name, with no
+        // name of ours in place either.
+        let faint_only = fp(blurred(Some(Token {
+            faint: true,
+            ..tok("norbe", 20.0, 20.0, 14.0)
+        }))
+        .tokens
+        .into_iter()
+        .filter(|t| !["intranet", "okonkwo"].contains(&t.text.as_str()))
+        .collect());
+        assert_eq!(
+            match_template(&faint_only, &it).features.foreign_weight,
+            0.0
+        );
+        // A word in letters three times our brand's height, over its place (a post's
+        // caption above a crop, a blot read across lines), is not set in its type.
+        let caption = fp(page("charts")
+            .tokens
+            .into_iter()
+            .map(|t| match t.text.as_str() {
+                "northbridge" => tok("throwback", 20.0, 8.0, 42.0),
+                _ => t,
+            })
+            .collect());
+        let m = match_template(&caption, &it);
+        assert!(m.features.org_geo_weight > 0.0);
+        assert_eq!(m.features.foreign_weight, 0.0, "{:?}", m.features);
+        let theirs = fp(page("charts")
+            .tokens
+            .into_iter()
+            .map(|t| match t.text.as_str() {
+                "northbridge" => tok("greyhaven", 20.0, 20.0, 14.0),
+                _ => t,
+            })
+            .collect());
+        assert!(match_template(&theirs, &it).features.foreign_weight > 0.0);
     }
 
     #[test]

@@ -41,10 +41,19 @@ pub(super) fn find_conflicts(
             height: ph,
         };
         let found = others_in_slot(image, &slot, 1.0, false, &matched_tokens, &org_words);
-        if !found.is_empty() {
+        let blurred: Vec<usize> =
+            others_in_slot(image, &slot, 1.0, true, &matched_tokens, &org_words)
+                .into_iter()
+                .filter(|&i| {
+                    let t = &image.tokens[i];
+                    t.faint && begins_alike(&t.text, &rt.text)
+                })
+                .collect();
+        if !found.is_empty() || !blurred.is_empty() {
             out.push(Conflict {
                 expected: rt.text.clone(),
                 found,
+                blurred,
             });
         }
     }
@@ -104,6 +113,7 @@ pub(super) fn brand_line_conflicts(
             out.push(Conflict {
                 expected: rt.text.clone(),
                 found,
+                blurred: Vec::new(),
             });
         }
     }
@@ -130,10 +140,11 @@ fn unread_names<'a>(
 }
 
 /// Drops the conflicts that are our own organisation misread or a colleague's session,
-/// where `org_in_place` of our organisation words (one at least) were read in place.
-/// A reading that begins as our word does is our word misread ("ferre" for "Fernhill"
-/// under a photo's blur), not another's; the other readings of that place (each OCR pass
-/// reads it anew: "ferm", "bree", "berm") are garbles of it too. A colleague's session
+/// where `org_in_place` of our organisation words (one at least) were read in place, and
+/// everywhere the places that hold only our word blurred (no evidence of another name).
+/// A reading that begins as our word does, faint or not, is our word misread ("ferre"
+/// for "Fernhill" under a photo's blur), not another's; the other readings of that place
+/// (each OCR pass reads it anew: "ferm", "bree", "berm") are garbles of it too. A colleague's session
 /// shows another user but our brand: where the user's places are the only ones holding
 /// another name, and two of our names vouch for the brand (read in place, or misread in
 /// theirs), it is that. One word of ours that any system may share ("Intranet") is no
@@ -146,20 +157,24 @@ pub(super) fn excuse_our_own(
     r: usize,
     org_in_place: usize,
 ) {
-    let before = conflicts.len();
-    conflicts.retain(|c| {
-        !c.found
-            .iter()
-            .any(|&i| begins_alike(&image.tokens[i].text, &c.expected))
-    });
-    let misread = before - conflicts.len();
-    if org_in_place + misread >= 2
-        && conflicts
-            .iter()
-            .all(|c| names_the_user(tpl, r, &c.expected))
-    {
-        conflicts.clear();
+    if org_in_place > 0 {
+        let before = conflicts.len();
+        conflicts.retain(|c| {
+            !c.found
+                .iter()
+                .chain(&c.blurred)
+                .any(|&i| begins_alike(&image.tokens[i].text, &c.expected))
+        });
+        let misread = before - conflicts.len();
+        if org_in_place + misread >= 2
+            && conflicts
+                .iter()
+                .all(|c| names_the_user(tpl, r, &c.expected))
+        {
+            conflicts.clear();
+        }
     }
+    conflicts.retain(|c| !c.found.is_empty());
 }
 
 /// Whether organisation word `word` names the signed-in user: reference `r` shows it where
@@ -185,8 +200,10 @@ struct Slot {
 }
 
 /// Image tokens in `slot` that could name another organisation: on its row (within
-/// `row_share` of the taller letter height) and overlapping it across, give or take a
-/// letter. With `faint_too`, readings of low confidence count as well.
+/// `row_share` of the taller letter height), overlapping it across, give or take a
+/// letter, and in letters of its size (another name in our name's place is set in the
+/// same type; a box much taller is a blot or an icon read across lines, as on a blurred
+/// photo's footer). With `faint_too`, readings of low confidence count as well.
 fn others_in_slot(
     image: &ImageFingerprint,
     slot: &Slot,
@@ -208,6 +225,7 @@ fn others_in_slot(
                 names_another(*i, t, matched_tokens, org_words)
             };
             candidate
+                && t.h <= slot.height * LETTER_HEIGHT_SPREAD.exp() + BLUR_HALO
                 && (cy - py).abs() <= row_share * slot.height.max(t.h)
                 && (cx - px).abs() <= (slot.width + t.w) / 2.0 + slot.height
         })
@@ -237,7 +255,9 @@ fn line_placement(
     for (i, r) in [(ia, ra), (ib, rb)] {
         let expected = scale * r.h.max(1.0);
         let cut = i.y <= 1.0;
-        if !cut && (i.h < expected * (-0.45f32).exp() || i.h > expected * 0.45f32.exp() + BLUR_HALO)
+        if !cut
+            && (i.h < expected * (-LETTER_HEIGHT_SPREAD).exp()
+                || i.h > expected * LETTER_HEIGHT_SPREAD.exp() + BLUR_HALO)
         {
             return None;
         }
@@ -249,6 +269,10 @@ fn line_placement(
         height: scale * target.h,
     })
 }
+
+/// How far (natural log) a word's letter height may stray from the height its place
+/// expects, before [`BLUR_HALO`]: OCR boxes vary with ascenders and descenders.
+const LETTER_HEIGHT_SPREAD: f32 = 0.45;
 
 /// Top share of a screenshot's height where a brand bar sits.
 const HEADER_BAND: f32 = 0.1;
@@ -338,6 +362,7 @@ pub(super) fn header_brand(
     (!found.is_empty()).then(|| Conflict {
         expected: brand.token.clone(),
         found,
+        blurred: Vec::new(),
     })
 }
 
