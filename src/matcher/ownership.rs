@@ -40,15 +40,17 @@ pub(super) fn find_conflicts(
             width: pw,
             height: ph,
         };
-        let found = others_in_slot(image, &slot, 1.0, false, &matched_tokens, &org_words);
-        let blurred: Vec<usize> =
-            others_in_slot(image, &slot, 1.0, true, &matched_tokens, &org_words)
+        // Projected by the alignment, not placed by the line's own words, a place names
+        // another only where read surely; a faint reading there that begins as our word
+        // does is our word blurred.
+        let (found, faint): (Vec<usize>, Vec<usize>) =
+            others_in_slot(image, &slot, 1.0, &matched_tokens, &org_words)
                 .into_iter()
-                .filter(|&i| {
-                    let t = &image.tokens[i];
-                    t.faint && begins_alike(&t.text, &rt.text)
-                })
-                .collect();
+                .partition(|&i| !image.tokens[i].faint);
+        let blurred: Vec<usize> = faint
+            .into_iter()
+            .filter(|&i| begins_alike(&image.tokens[i].text, &rt.text))
+            .collect();
         if !found.is_empty() || !blurred.is_empty() {
             out.push(Conflict {
                 expected: rt.text.clone(),
@@ -108,7 +110,7 @@ pub(super) fn brand_line_conflicts(
             continue;
         };
         // A faint reading counts here: the slot is known, and a cut line is faint.
-        let found = others_in_slot(image, &slot, 0.5, true, &matched_tokens, &org_words);
+        let found = others_in_slot(image, &slot, 0.5, &matched_tokens, &org_words);
         if !found.is_empty() {
             out.push(Conflict {
                 expected: rt.text.clone(),
@@ -199,16 +201,15 @@ struct Slot {
     height: f32,
 }
 
-/// Image tokens in `slot` that could name another organisation: on its row (within
-/// `row_share` of the taller letter height), overlapping it across, give or take a
-/// letter, and in letters of its size (another name in our name's place is set in the
-/// same type; a box much taller is a blot or an icon read across lines, as on a blurred
-/// photo's footer). With `faint_too`, readings of low confidence count as well.
+/// Image tokens in `slot` that could name another organisation, faint readings too: on
+/// its row (within `row_share` of the taller letter height), overlapping it across, give
+/// or take a letter, and in letters of its size (another name in our name's place is set
+/// in the same type; a box much taller is a blot or an icon read across lines, as on a
+/// blurred photo's footer).
 fn others_in_slot(
     image: &ImageFingerprint,
     slot: &Slot,
     row_share: f32,
-    faint_too: bool,
     matched_tokens: &HashSet<usize>,
     org_words: &[&str],
 ) -> Vec<usize> {
@@ -219,12 +220,7 @@ fn others_in_slot(
         .enumerate()
         .filter(|(i, t)| {
             let (cx, cy) = t.center();
-            let candidate = if faint_too {
-                could_name_another(*i, t, matched_tokens, org_words)
-            } else {
-                names_another(*i, t, matched_tokens, org_words)
-            };
-            candidate
+            could_name_another(*i, t, matched_tokens, org_words)
                 && t.h <= slot.height * LETTER_HEIGHT_SPREAD.exp() + BLUR_HALO
                 && (cy - py).abs() <= row_share * slot.height.max(t.h)
                 && (cx - px).abs() <= (slot.width + t.w) / 2.0 + slot.height
