@@ -1288,6 +1288,54 @@ mod tests {
     }
 
     #[test]
+    fn our_brand_lines_next_word_garbled_into_our_names_place_is_ours() {
+        let kestrel = |brand: Vec<Token>, extra: &str| {
+            let mut tokens = brand;
+            tokens.extend([
+                tok("dashboard", 20.0, 120.0, 12.0),
+                tok("components", 20.0, 200.0, 12.0),
+                tok("utilities", 20.0, 260.0, 12.0),
+                tok(extra, 400.0, 300.0, 12.0),
+            ]);
+            fp(tokens)
+        };
+        let line = || {
+            vec![
+                tok("kestrel", 300.0, 20.0, 14.0),
+                tok("health", 365.0, 20.0, 14.0),
+                tok("trust", 425.0, 20.0, 14.0),
+            ]
+        };
+        let it = IndexedTemplate::new(build_template(
+            "kestrel-staffportal",
+            vec![
+                ("a".into(), kestrel(line(), "earnings")),
+                ("b".into(), kestrel(line(), "salary")),
+            ],
+            &[],
+        ));
+        // A photo's OCR read "Kestrel Health" as one shifted "Meath".
+        let garbled = kestrel(
+            vec![
+                tok("meath", 310.0, 20.0, 14.0),
+                tok("trust", 425.0, 20.0, 14.0),
+            ],
+            "charts",
+        );
+        assert_eq!(match_template(&garbled, &it).features.foreign_weight, 0.0);
+        // Another organisation's name there is still another's.
+        let theirs = kestrel(
+            vec![
+                tok("linwood", 300.0, 20.0, 14.0),
+                tok("health", 365.0, 20.0, 14.0),
+                tok("trust", 425.0, 20.0, 14.0),
+            ],
+            "charts",
+        );
+        assert!(match_template(&theirs, &it).features.foreign_weight > 0.0);
+    }
+
+    #[test]
     fn a_garbled_reading_of_our_name_is_not_another_organisations() {
         assert!(looks_like("kestet", "kestrel"));
         assert!(looks_like("ranet", "intranet"));

@@ -26,7 +26,7 @@ pub(super) fn find_conflicts(
     let (w, h) = (image.width as f32, image.height as f32);
     let org_words = tpl.org_words();
     let mut out: Vec<Conflict> = Vec::new();
-    for (_, rt) in unread_names(tpl, r, &matched_entries) {
+    for (k, rt) in unread_names(tpl, r, &matched_entries) {
         if out.iter().any(|c| c.expected == rt.text) {
             continue;
         }
@@ -43,8 +43,9 @@ pub(super) fn find_conflicts(
         // Projected by the alignment, not placed by the line's own words, a place names
         // another only where read surely; a faint reading there that begins as our word
         // does is our word blurred.
+        let ours = words_beside(tpl, r, k, &org_words);
         let (found, faint): (Vec<usize>, Vec<usize>) =
-            others_in_slot(image, &slot, 1.0, &matched_tokens, &org_words)
+            others_in_slot(image, &slot, 1.0, &matched_tokens, &ours)
                 .into_iter()
                 .partition(|&i| !image.tokens[i].faint);
         let blurred: Vec<usize> = faint
@@ -110,7 +111,13 @@ pub(super) fn brand_line_conflicts(
             continue;
         };
         // A faint reading counts here: the slot is known, and a cut line is faint.
-        let found = others_in_slot(image, &slot, 0.5, &matched_tokens, &org_words);
+        let found = others_in_slot(
+            image,
+            &slot,
+            0.5,
+            &matched_tokens,
+            &words_beside(tpl, r, k, &org_words),
+        );
         if !found.is_empty() {
             out.push(Conflict {
                 expected: rt.text.clone(),
@@ -120,6 +127,32 @@ pub(super) fn brand_line_conflicts(
         }
     }
     out
+}
+
+/// Our organisation words and the words of reference `r`'s token `k`'s own block (its
+/// line: "Kestrel Health Trust Staff Portal"): what a reading in that token's place may
+/// be a misreading of. A photo's OCR splits and shifts a line's words ("Kenatred Meath"
+/// for "Kestrel Health"), so a garbled neighbour can stand where our name does.
+fn words_beside<'a>(
+    tpl: &'a IndexedTemplate,
+    r: usize,
+    k: usize,
+    org_words: &[&'a str],
+) -> Vec<&'a str> {
+    let mut words = org_words.to_vec();
+    if let Some(blocks) = tpl.ref_blocks.get(r) {
+        let block = blocks.get(k);
+        words.extend(
+            tpl.template.references[r]
+                .tokens
+                .iter()
+                .zip(blocks)
+                .enumerate()
+                .filter(|&(j, (_, b))| j != k && Some(b) == block)
+                .map(|(_, (t, _))| t.text.as_str()),
+        );
+    }
+    words
 }
 
 /// Reference `r`'s tokens (with their indices) that name the organisation and were read
@@ -205,13 +238,14 @@ struct Slot {
 /// its row (within `row_share` of the taller letter height), overlapping it across, give
 /// or take a letter, and in letters of its size (another name in our name's place is set
 /// in the same type; a box much taller is a blot or an icon read across lines, as on a
-/// blurred photo's footer).
+/// blurred photo's footer). `ours`: the words such a token may be a misreading of
+/// ([`words_beside`]).
 fn others_in_slot(
     image: &ImageFingerprint,
     slot: &Slot,
     row_share: f32,
     matched_tokens: &HashSet<usize>,
-    org_words: &[&str],
+    ours: &[&str],
 ) -> Vec<usize> {
     let (px, py) = slot.centre;
     image
@@ -220,7 +254,7 @@ fn others_in_slot(
         .enumerate()
         .filter(|(i, t)| {
             let (cx, cy) = t.center();
-            could_name_another(*i, t, matched_tokens, org_words)
+            could_name_another(*i, t, matched_tokens, ours)
                 && t.h <= slot.height * LETTER_HEIGHT_SPREAD.exp() + BLUR_HALO
                 && (cy - py).abs() <= row_share * slot.height.max(t.h)
                 && (cx - px).abs() <= (slot.width + t.w) / 2.0 + slot.height
@@ -363,22 +397,17 @@ pub(super) fn header_brand(
 }
 
 /// Whether image token `i` (`t`) could name another organisation: read with confidence,
-/// matched to none of the template's words, distinctive, and no misreading of one of our
-/// organisation words.
-fn names_another(i: usize, t: &Token, matched_tokens: &HashSet<usize>, org_words: &[&str]) -> bool {
-    !t.faint && could_name_another(i, t, matched_tokens, org_words)
+/// matched to none of the template's words, distinctive, and no misreading of one of
+/// `ours` (our organisation words, and where a place is known its line's words).
+fn names_another(i: usize, t: &Token, matched_tokens: &HashSet<usize>, ours: &[&str]) -> bool {
+    !t.faint && could_name_another(i, t, matched_tokens, ours)
 }
 
 /// [`names_another`] for a reading of any confidence.
-fn could_name_another(
-    i: usize,
-    t: &Token,
-    matched_tokens: &HashSet<usize>,
-    org_words: &[&str],
-) -> bool {
+fn could_name_another(i: usize, t: &Token, matched_tokens: &HashSet<usize>, ours: &[&str]) -> bool {
     !matched_tokens.contains(&i)
         && is_distinctive(&t.text)
-        && !org_words.iter().any(|o| looks_like(&t.text, o))
+        && !ours.iter().any(|o| looks_like(&t.text, o))
 }
 
 /// Whether `read` could be a garbled reading of `expected` (a photo's "kestet" for
