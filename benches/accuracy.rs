@@ -8,17 +8,15 @@
 
 mod common;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Parser;
 use common::{
-    copy_calibration, enroll_all, find_leakshot, read_labels, read_records, system_dirs,
-    system_name, template_pngs, TempDir,
+    copy_calibration, enroll_all, find_leakshot, mark_extra_systems, read_labels, read_records,
+    ScanRun, TempDir,
 };
-use leakshot::evaluate::{self, Report};
-use std::collections::BTreeMap;
+use leakshot::evaluate::Report;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// Measure leakshot's accuracy and speed on a labelled corpus.
@@ -54,17 +52,7 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let mut labels = read_labels(&args.corpus)?;
 
-    let mut extra_systems = BTreeMap::new();
-    if let Some(dir) = &args.extra_templates {
-        for system in system_dirs(dir)? {
-            let pages = template_pngs(&system)?
-                .iter()
-                .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
-                .collect();
-            extra_systems.insert(system_name(&system)?.to_owned(), pages);
-        }
-    }
-    let relabelled = evaluate::mark_enrolled(&mut labels, &extra_systems);
+    let relabelled = mark_extra_systems(&mut labels, args.extra_templates.as_deref())?;
 
     let temp = TempDir::new("accuracy")?;
     let records_path = args
@@ -111,35 +99,19 @@ fn enroll_and_scan(args: &Args, models: &Path, records: &Path) -> Result<f64> {
     scan(&leakshot, models, args, records)
 }
 
-/// Runs `leakshot scan` over the corpus images and returns its wall clock in seconds. Exit 1
-/// only means a leak was found; 2 (or a signal) is a failure.
+/// Runs `leakshot scan` over the corpus images and returns its wall clock in seconds.
 fn scan(leakshot: &Path, models: &Path, args: &Args, records: &Path) -> Result<f64> {
-    // `scan --output` appends (crash-safe output); a measurement starts from an empty file.
-    if records.exists() {
-        fs::remove_file(records).with_context(|| format!("clearing {}", records.display()))?;
-    }
-    let mut command = Command::new(leakshot);
-    command
-        .arg("scan")
-        .arg("--models")
-        .arg(models)
-        .arg(args.corpus.join("images"))
-        .arg("--output")
-        .arg(records);
-    if let Some(jobs) = args.jobs {
-        command.args(["--jobs", &jobs.to_string()]);
-    }
-    // Records go to --output; stdout would only interleave with the report. Progress and
-    // diagnostics on stderr stay visible.
-    command.stdin(Stdio::null()).stdout(Stdio::null());
-    eprintln!("scanning {}", args.corpus.join("images").display());
+    let images = args.corpus.join("images");
+    eprintln!("scanning {}", images.display());
     let start = Instant::now();
-    let status = command
-        .status()
-        .with_context(|| format!("running {} scan", leakshot.display()))?;
-    let seconds = start.elapsed().as_secs_f64();
-    match status.code() {
-        Some(0 | 1) => Ok(seconds),
-        _ => bail!("leakshot scan failed ({status})"),
+    ScanRun {
+        models,
+        inputs: vec![images],
+        records,
+        cache: None,
+        jobs: args.jobs,
+        quiet: false,
     }
+    .run(leakshot)?;
+    Ok(start.elapsed().as_secs_f64())
 }

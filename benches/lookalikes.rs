@@ -15,12 +15,11 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use common::{
     copy_calibration, enroll_system, find_leakshot, read_labels, read_records, system_dirs,
-    system_name, TempDir,
+    system_name, ScanRun, TempDir,
 };
 use leakshot::evaluate::SoloRow;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Enroll each system alone and count the other images it flags.
 #[derive(Debug, Parser)]
@@ -76,38 +75,19 @@ fn main() -> Result<()> {
         enroll_system(&leakshot, &models, dir)?;
         copy_calibration(&models)?;
         let records_path = temp.0.join(format!("{name}.jsonl"));
-        scan(&leakshot, &models, &args, &cache, &records_path)?;
+        ScanRun {
+            models: &models,
+            inputs: vec![args.corpus.join("images")],
+            records: &records_path,
+            cache: Some(&cache),
+            jobs: args.jobs,
+            quiet: true,
+        }
+        .run(&leakshot)?;
         rows.push(SoloRow::build(name, &labels, &read_records(&records_path)?));
     }
     print_report(&args.corpus, &rows);
     Ok(())
-}
-
-/// `leakshot scan` of the corpus images into `records` (exit 1 only means a leak was found).
-fn scan(leakshot: &Path, models: &Path, args: &Args, cache: &Path, records: &Path) -> Result<()> {
-    let mut command = Command::new(leakshot);
-    command
-        .arg("scan")
-        .arg("--models")
-        .arg(models)
-        .arg("--cache")
-        .arg(cache)
-        .arg("--output")
-        .arg(records)
-        .arg(args.corpus.join("images"));
-    if let Some(jobs) = args.jobs {
-        command.args(["--jobs", &jobs.to_string()]);
-    }
-    let status = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .with_context(|| format!("running {} scan", leakshot.display()))?;
-    match status.code() {
-        Some(0 | 1) => Ok(()),
-        _ => bail!("leakshot scan failed ({status})"),
-    }
 }
 
 fn print_report(corpus: &Path, rows: &[SoloRow]) {

@@ -2,7 +2,8 @@
 //! labelled corpus's `templates/<system>/*.png` with the `leakshot` binary cargo built.
 //!
 //! Each harness includes this with `mod common;`; every item here is used by all of them but
-//! `enroll_all`, `read_labels` and `read_records` (the harnesses that judge labelled records).
+//! `enroll_all`, `read_labels`, `read_records` and `ScanRun` (the harnesses that judge
+//! labelled records).
 
 use anyhow::{bail, Context, Result};
 use std::fs;
@@ -148,4 +149,78 @@ pub fn read_records(path: &Path) -> Result<Vec<leakshot::evaluate::Record>> {
         fs::read_to_string(path).with_context(|| format!("reading records {}", path.display()))?;
     leakshot::evaluate::parse_records(&text)
         .with_context(|| format!("parsing records {}", path.display()))
+}
+
+/// One `leakshot scan` run by a harness: `inputs` (files or folders) judged against
+/// `models` into `records`, emptied first (`scan --output` appends; a measurement starts
+/// from an empty file), with a fingerprint `cache` and `jobs` workers if given. Progress
+/// goes to stderr unless `quiet`. Exit 1 only means a leak was found; 2 (or a signal) is a
+/// failure.
+// The throughput and matching benches time their own scans.
+#[allow(dead_code)]
+pub struct ScanRun<'a> {
+    pub models: &'a Path,
+    pub inputs: Vec<PathBuf>,
+    pub records: &'a Path,
+    pub cache: Option<&'a Path>,
+    pub jobs: Option<usize>,
+    pub quiet: bool,
+}
+
+#[allow(dead_code)]
+impl ScanRun<'_> {
+    /// Runs the scan with `leakshot`.
+    pub fn run(&self, leakshot: &Path) -> Result<()> {
+        if self.records.exists() {
+            fs::remove_file(self.records)
+                .with_context(|| format!("clearing {}", self.records.display()))?;
+        }
+        let mut command = Command::new(leakshot);
+        command
+            .arg("scan")
+            .arg("--models")
+            .arg(self.models)
+            .arg("--output")
+            .arg(self.records)
+            .args(&self.inputs);
+        if let Some(cache) = self.cache {
+            command.arg("--cache").arg(cache);
+        }
+        if let Some(jobs) = self.jobs {
+            command.args(["--jobs", &jobs.to_string()]);
+        }
+        // Records go to --output; stdout would only interleave with the report.
+        command.stdin(Stdio::null()).stdout(Stdio::null());
+        if self.quiet {
+            command.stderr(Stdio::null());
+        }
+        let status = command
+            .status()
+            .with_context(|| format!("running {} scan", leakshot.display()))?;
+        match status.code() {
+            Some(0 | 1) => Ok(()),
+            _ => bail!("leakshot scan failed ({status})"),
+        }
+    }
+}
+
+/// Marks the images of every system in `extra` (a folder of `<system>/*.png`, as
+/// `templates/`), if given, as leaks of an enrolled system (`evaluate::mark_enrolled`);
+/// returns how many labels changed.
+#[allow(dead_code)]
+pub fn mark_extra_systems(
+    labels: &mut [leakshot::evaluate::Label],
+    extra: Option<&Path>,
+) -> Result<usize> {
+    let mut systems = std::collections::BTreeMap::new();
+    if let Some(dir) = extra {
+        for system in system_dirs(dir)? {
+            let pages = template_pngs(&system)?
+                .iter()
+                .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
+                .collect();
+            systems.insert(system_name(&system)?.to_owned(), pages);
+        }
+    }
+    Ok(leakshot::evaluate::mark_enrolled(labels, &systems))
 }

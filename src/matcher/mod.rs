@@ -411,8 +411,8 @@ pub struct Conflict {
     /// organisation.
     pub found: Vec<usize>,
     /// Faint readings in its place that begin as our word does: our word blurred. They
-    /// name no one else; beside our names in place they excuse the place
-    /// ([`ownership::excuse_our_own`]).
+    /// name no one else; beside our names in place they excuse the place (see
+    /// `ownership::excuse_our_own`).
     pub blurred: Vec<usize>,
 }
 
