@@ -179,12 +179,12 @@ fn unread_names<'a>(
 /// everywhere the places that hold only our word blurred (no evidence of another name).
 /// A reading that begins as our word does, faint or not, is our word misread ("ferre"
 /// for "Fernhill" under a photo's blur), not another's; the other readings of that place
-/// (each OCR pass reads it anew: "ferm", "bree", "berm") are garbles of it too. A colleague's session
-/// shows another user but our brand: where the user's places are the only ones holding
-/// another name, and two of our names vouch for the brand (read in place, or misread in
-/// theirs), it is that. One word of ours that any system may share ("Intranet") is no
-/// answer to another user, and where another name also stands in our brand's place the
-/// screen is another organisation's, users and all.
+/// (each OCR pass reads it anew: "ferm", "bree", "berm") are garbles of it too. A
+/// colleague's session shows another user but our brand: where the user's places are the
+/// only ones holding another name, and two of our names vouch for the brand (read in
+/// place, or misread in theirs), it is that. One word of ours that any system may share
+/// ("Intranet") is no answer to another user, and where another name also stands in our
+/// brand's place the screen is another organisation's, users and all.
 pub(super) fn excuse_our_own(
     conflicts: &mut Vec<Conflict>,
     image: &ImageFingerprint,
