@@ -361,6 +361,21 @@ impl ImageFingerprint {
     }
 }
 
+#[cfg(test)]
+impl ScreenMap {
+    /// A screen filling a `width` x `height` photo, seen head-on: for tests of what a
+    /// photographed screen changes downstream.
+    pub(crate) fn level(width: f32, height: f32) -> ScreenMap {
+        ScreenMap {
+            corners: [(0.0, 0.0), (width, 0.0), (width, height), (0.0, height)],
+            to_image: imageproc::geometric_transformations::Projection::scale(1.0, 1.0),
+            work_scale: 1.0,
+            image_width: width,
+            image_height: height,
+        }
+    }
+}
+
 impl std::fmt::Debug for ScreenMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScreenMap")

@@ -552,6 +552,13 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
     if conflicts.is_empty() && inliers.len() >= 3 && org_weight == 0.0 {
         conflicts.extend(header_brand(image, tpl, &all_matched));
     }
+    // On a photographed screen where none of our names was read, one place's other
+    // reading proves no other organisation: blur and moire garble our own brand into
+    // distinctive non-words ("kozel" for "Kestrel"), and another organisation's screen
+    // names it in more places than one. The match stays owner-less (`review` at most).
+    if image.screen.is_some() && org_weight == 0.0 && conflicts.len() == 1 {
+        conflicts.clear();
+    }
     // The chrome's look is compared where the chrome's own alignment puts it.
     let look_transform = chrome_fit.as_ref().map_or(transform, |(sim, _)| *sim);
     let foreign_weight = conflicts
@@ -1333,6 +1340,52 @@ mod tests {
             "charts",
         );
         assert!(match_template(&theirs, &it).features.foreign_weight > 0.0);
+    }
+
+    #[test]
+    fn one_garbled_place_on_a_photo_names_no_other_organisation() {
+        let it = IndexedTemplate::new(build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        ));
+        // Our page, none of our names read; one place ("northbridge") reads a non-word.
+        let garbled = |others: &[(&str, &str)]| {
+            fp(page("charts")
+                .tokens
+                .into_iter()
+                .filter(|t| !["intranet", "mcgee"].contains(&t.text.as_str()))
+                .map(|t| match others.iter().find(|(ours, _)| *ours == t.text) {
+                    Some((_, read)) => Token {
+                        text: (*read).into(),
+                        ..t
+                    },
+                    None => t,
+                })
+                .collect())
+        };
+        let photo = |mut image: ImageFingerprint| {
+            image.screen = Some(crate::fingerprint::ScreenMap::level(1366.0, 768.0));
+            image
+        };
+        let one = [("northbridge", "kozelbrig")];
+        let screenshot = match_template(&garbled(&one), &it);
+        assert_eq!(screenshot.features.org_weight, 0.0);
+        assert!(
+            screenshot.features.foreign_weight > 0.0,
+            "a screenshot's reading is read"
+        );
+        assert_eq!(
+            match_template(&photo(garbled(&one)), &it)
+                .features
+                .foreign_weight,
+            0.0,
+            "on a photo, one garbled place is no other organisation"
+        );
+        // Other names in two places still count on a photo.
+        let mut two = photo(garbled(&one));
+        two.tokens.push(tok("okonkwo", 1200.0, 50.0, 12.0));
+        assert!(match_template(&two, &it).features.foreign_weight > 0.0);
     }
 
     #[test]
