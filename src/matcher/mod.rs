@@ -680,6 +680,15 @@ mod tests {
         ])
     }
 
+    /// Northbridge's intranet enrolled from two [`page`]s.
+    fn northbridge() -> IndexedTemplate {
+        IndexedTemplate::new(build_template(
+            "northbridge-intranet",
+            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
+            &[],
+        ))
+    }
+
     #[test]
     fn scaled_and_shifted_copy_matches_in_place() {
         let t = build_template(
@@ -1135,11 +1144,7 @@ mod tests {
 
     #[test]
     fn another_user_beside_our_brand_is_a_colleague_not_another_organisation() {
-        let it = IndexedTemplate::new(build_template(
-            "northbridge-intranet",
-            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
-            &[],
-        ));
+        let it = northbridge();
         // Our page with another name where the signed-in user's stands, and our brand
         // kept or gone.
         let session = |user: &str, brand: bool| {
@@ -1219,11 +1224,7 @@ mod tests {
 
     #[test]
     fn a_blurred_photo_of_our_page_shows_no_other_organisation() {
-        let it = IndexedTemplate::new(build_template(
-            "northbridge-intranet",
-            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
-            &[],
-        ));
+        let it = northbridge();
         // Our page, its user another (a colleague), our brand blurred: "intranet" read in
         // place, and "Northbridge" only faintly, as "norbe", where it stands.
         let blurred = |brand: Option<Token>| {
@@ -1344,11 +1345,7 @@ mod tests {
 
     #[test]
     fn one_garbled_place_on_a_photo_names_no_other_organisation() {
-        let it = IndexedTemplate::new(build_template(
-            "northbridge-intranet",
-            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
-            &[],
-        ));
+        let it = northbridge();
         // Our page, none of our names read; one place ("northbridge") reads a non-word.
         let garbled = |others: &[(&str, &str)]| {
             fp(page("charts")
@@ -1402,11 +1399,7 @@ mod tests {
 
     #[test]
     fn index_verifies_only_templates_sharing_words() {
-        let a = IndexedTemplate::new(build_template(
-            "northbridge-intranet",
-            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
-            &[],
-        ));
+        let a = northbridge();
         let other = |name: &str, word: &str| {
             IndexedTemplate::new(build_template(
                 name,
@@ -1449,11 +1442,7 @@ mod tests {
             crate::enroll::mark_public(&mut t, vec![("site.png".into(), public)]),
             3
         );
-        let original = IndexedTemplate::new(build_template(
-            "northbridge-intranet",
-            vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
-            &[],
-        ));
+        let original = northbridge();
         let before = match_template(&page("charts"), &original);
         let it = IndexedTemplate::new(t);
         let weight = |w: &str| it.template.vocabulary[it.lookup(w).expect(w)].weight;
