@@ -416,6 +416,22 @@ pub struct Conflict {
     pub blurred: Vec<usize>,
 }
 
+impl Conflict {
+    /// Adds the readings `other` found in the same place of ours.
+    fn absorb(&mut self, other: Conflict) {
+        for (into, from) in [
+            (&mut self.found, other.found),
+            (&mut self.blurred, other.blurred),
+        ] {
+            for i in from {
+                if !into.contains(&i) {
+                    into.push(i);
+                }
+            }
+        }
+    }
+}
+
 /// The outcome of matching one image against one template.
 #[derive(Debug, Clone)]
 pub struct TemplateMatch {
@@ -533,15 +549,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             .chain(brand_line_conflicts(image, tpl, reference, &all_matched));
         for c in found {
             match conflicts.iter_mut().find(|k| k.expected == c.expected) {
-                Some(k) => {
-                    for (into, from) in [(&mut k.found, c.found), (&mut k.blurred, c.blurred)] {
-                        for i in from {
-                            if !into.contains(&i) {
-                                into.push(i);
-                            }
-                        }
-                    }
-                }
+                Some(k) => k.absorb(c),
                 None => conflicts.push(c),
             }
         }
@@ -678,6 +686,23 @@ mod tests {
             tok("mcgee", 1200.0, 50.0, 12.0),
             tok(extra, 400.0, 300.0, 12.0),
         ])
+    }
+
+    /// `tokens` with each word of ours in `readings` read as another, in its box:
+    /// `(ours, read)` pairs.
+    fn read_as(tokens: Vec<Token>, readings: &[(&str, &str)]) -> Vec<Token> {
+        tokens
+            .into_iter()
+            .map(
+                |t| match readings.iter().find(|(ours, _)| *ours == t.text) {
+                    Some((_, read)) => Token {
+                        text: (*read).into(),
+                        ..t
+                    },
+                    None => t,
+                },
+            )
+            .collect()
     }
 
     /// Northbridge's intranet enrolled from two [`page`]s.
@@ -1148,18 +1173,12 @@ mod tests {
         // Our page with another name where the signed-in user's stands, and our brand
         // kept or gone.
         let session = |user: &str, brand: bool| {
-            fp(page("charts")
+            let tokens = page("charts")
                 .tokens
                 .into_iter()
                 .filter(|t| brand || !["northbridge", "intranet"].contains(&t.text.as_str()))
-                .map(|t| match t.text.as_str() {
-                    "mcgee" => Token {
-                        text: user.into(),
-                        ..t
-                    },
-                    _ => t,
-                })
-                .collect())
+                .collect();
+            fp(read_as(tokens, &[("mcgee", user)]))
         };
         let colleague = match_template(&session("okonkwo", true), &it);
         assert_eq!(
@@ -1173,21 +1192,10 @@ mod tests {
         );
         // Another organisation's intranet on our kit: its name where ours stands beside
         // the word "intranet" that any system may share, and its own user. Both count.
-        let theirs = fp(page("charts")
-            .tokens
-            .into_iter()
-            .map(|t| match t.text.as_str() {
-                "northbridge" => Token {
-                    text: "greyhaven".into(),
-                    ..t
-                },
-                "mcgee" => Token {
-                    text: "okonkwo".into(),
-                    ..t
-                },
-                _ => t,
-            })
-            .collect());
+        let theirs = fp(read_as(
+            page("charts").tokens,
+            &[("northbridge", "greyhaven"), ("mcgee", "okonkwo")],
+        ));
         let other = match_template(&theirs, &it);
         assert!(other.features.org_geo_weight > 0.0, "\"intranet\" in place");
         assert!(
@@ -1228,18 +1236,8 @@ mod tests {
         // Our page, its user another (a colleague), our brand blurred: "intranet" read in
         // place, and "Northbridge" only faintly, as "norbe", where it stands.
         let blurred = |brand: Option<Token>| {
-            let mut tokens: Vec<Token> = page("charts")
-                .tokens
-                .into_iter()
-                .filter(|t| t.text != "northbridge")
-                .map(|t| match t.text.as_str() {
-                    "mcgee" => Token {
-                        text: "okonkwo".into(),
-                        ..t
-                    },
-                    _ => t,
-                })
-                .collect();
+            let mut tokens = read_as(page("charts").tokens, &[("mcgee", "okonkwo")]);
+            tokens.retain(|t| t.text != "northbridge");
             tokens.extend(brand);
             fp(tokens)
         };
@@ -1348,18 +1346,12 @@ mod tests {
         let it = northbridge();
         // Our page, none of our names read; one place ("northbridge") reads a non-word.
         let garbled = |others: &[(&str, &str)]| {
-            fp(page("charts")
+            let tokens = page("charts")
                 .tokens
                 .into_iter()
                 .filter(|t| !["intranet", "mcgee"].contains(&t.text.as_str()))
-                .map(|t| match others.iter().find(|(ours, _)| *ours == t.text) {
-                    Some((_, read)) => Token {
-                        text: (*read).into(),
-                        ..t
-                    },
-                    None => t,
-                })
-                .collect())
+                .collect();
+            fp(read_as(tokens, others))
         };
         let photo = |mut image: ImageFingerprint| {
             image.screen = Some(crate::fingerprint::ScreenMap::level(1366.0, 768.0));

@@ -398,19 +398,7 @@ impl Outline {
         if span < 16.0 {
             return None;
         }
-        let (extents, far_end) = self.seen_from(side);
-        let from = (lo + 0.1 * span).round() as usize;
-        let to = ((hi - 0.1 * span).round() as usize).min(extents.len());
-        let points: Vec<(f32, f32)> = extents
-            .get(from..to)?
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| {
-                e.map(|(first, last)| {
-                    ((from + i) as f32, if far_end { last } else { first } as f32)
-                })
-            })
-            .collect();
+        let points = self.side_points(side, lo + 0.1 * span, hi - 0.1 * span)?;
         let half = points.len() / 2;
         if half < 4 {
             return None;
@@ -436,14 +424,30 @@ impl Outline {
         Some(least_squares(&near).unwrap_or((intercept, slope)))
     }
 
-    /// The extents seen from `side`, and whether its outline is their last pixel.
-    fn seen_from(&self, side: Side) -> (&[Option<(u32, u32)>], bool) {
-        match side {
+    /// Where the outline crosses each row (left, right) or column (top, bottom) from
+    /// `from` to `to`, seen from `side`: (row or column, position) pairs. None when the
+    /// range lies outside the outline.
+    fn side_points(&self, side: Side, from: f32, to: f32) -> Option<Vec<(f32, f32)>> {
+        let (extents, far_end) = match side {
             Side::Left => (&self.rows, false),
             Side::Right => (&self.rows, true),
             Side::Top => (&self.cols, false),
             Side::Bottom => (&self.cols, true),
-        }
+        };
+        let from = from.round() as usize;
+        let to = (to.round() as usize).min(extents.len());
+        Some(
+            extents
+                .get(from..to)?
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| {
+                    e.map(|(first, last)| {
+                        ((from + i) as f32, if far_end { last } else { first } as f32)
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// Tilt of one side, along rows (left, right) or columns (top, bottom) `lo..hi`.
@@ -453,18 +457,15 @@ impl Outline {
         if span < 16.0 {
             return 0.0;
         }
-        // Seen from this side, where the outline crosses each row or column.
-        let (extents, far_end) = self.seen_from(side);
+        // Seen from this side, the median place where the outline crosses the rows or
+        // columns of a range.
         let median_between = |from: f32, to: f32| -> Option<f32> {
-            let lines =
-                extents.get(from.round() as usize..(to.round() as usize).min(extents.len()))?;
-            let mut v: Vec<u32> = lines
-                .iter()
-                .flatten()
-                .map(|&(first, last)| if far_end { last } else { first })
+            let mut v: Vec<f32> = self
+                .side_points(side, from, to)?
+                .into_iter()
+                .map(|p| p.1)
                 .collect();
-            v.sort_unstable();
-            v.get(v.len() / 2).map(|&m| m as f32)
+            median(&mut v)
         };
         let quarter = 0.25 * span;
         match (
