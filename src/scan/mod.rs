@@ -12,12 +12,15 @@
 //! verdict and evidence and names it in `duplicate_of`. With a [`Cache`], bytes seen in an
 //! earlier run skip decode, preprocessing and OCR: their stored fingerprint is judged
 //! against the current models.
+//!
+//! Submodules: `reposts` (identical bytes analysed once per run) and `evidence` (the
+//! record of a judged image: the candidate shown, what decided, the reason).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
 use crate::allowlist::{to_hex, Allowlist};
@@ -30,12 +33,15 @@ use crate::ingest::Input;
 use crate::matcher::{match_template, IndexedTemplate, TemplateIndex, TemplateMatch};
 use crate::ocr::OcrEngine;
 use crate::preprocess::{luma8, prepare_gray, prepare_screenshot, SCAN_GLYPH_HEIGHT};
-use crate::report::{
-    CandidateScore, Evidence, FileInfo, ForeignWords, ImageInfo, LayoutEvidence, MatchedWord,
-    Record,
-};
-use crate::score::{feature_vector, score, Ownership, Scored, Verdict, FEATURE_NAMES};
+use crate::report::{CandidateScore, FileInfo, ImageInfo, Record};
+use crate::score::{feature_vector, score, Scored, Verdict, FEATURE_NAMES};
 use crate::template::{Calibration, Models};
+
+mod evidence;
+mod reposts;
+
+use evidence::{build_evidence, gated_record, record_candidate, round4};
+use reposts::{Claim, Reposts};
 
 /// Settings of a scan.
 #[derive(Debug, Clone)]
@@ -123,97 +129,6 @@ impl ScanSummary {
         self.gated +=
             usize::from(first && ev.and_then(|e| e.gate.as_ref()).is_some_and(|g| !g.passed));
         self.allowlisted += usize::from(ev.is_some_and(|e| e.allowlisted.is_some()));
-    }
-}
-
-/// Content hashes seen in this run, each with its first path and record (`None` while
-/// that image is being analysed), oldest first.
-#[derive(Default)]
-struct Reposts {
-    state: Mutex<RepostTable>,
-    done: Condvar,
-}
-
-#[derive(Default)]
-struct RepostTable {
-    seen: HashMap<[u8; 32], (String, Option<Arc<Record>>)>,
-    order: VecDeque<[u8; 32]>,
-}
-
-enum Claim<'a> {
-    /// First sight of these bytes: analyse them, then [`FirstSight::publish`].
-    First(FirstSight<'a>),
-    /// Seen before: the first image's path and record.
-    Repost(String, Arc<Record>),
-}
-
-/// The right to analyse some bytes first. Dropped without publishing (a panic), it frees
-/// the hash so a waiting repost is analysed instead of waiting forever.
-struct FirstSight<'a> {
-    reposts: &'a Reposts,
-    hash: [u8; 32],
-    published: bool,
-}
-
-impl FirstSight<'_> {
-    fn publish(mut self, record: &Record) {
-        if let Ok(mut t) = self.reposts.state.lock() {
-            if let Some(slot) = t.seen.get_mut(&self.hash) {
-                slot.1 = Some(Arc::new(record.clone()));
-            }
-        }
-        self.published = true;
-        self.reposts.done.notify_all();
-    }
-}
-
-impl Drop for FirstSight<'_> {
-    fn drop(&mut self) {
-        if !self.published {
-            if let Ok(mut t) = self.reposts.state.lock() {
-                t.seen.remove(&self.hash);
-            }
-            self.reposts.done.notify_all();
-        }
-    }
-}
-
-impl Reposts {
-    /// Claims `hash` for `path`, or waits until the image that claimed it first is done.
-    /// `None` when the table is unusable (a poisoned lock): analyse without it.
-    fn claim(&self, hash: [u8; 32], path: &str, memory: usize) -> Option<Claim<'_>> {
-        let mut t = self.state.lock().ok()?;
-        loop {
-            match t.seen.get(&hash) {
-                Some((first, Some(record))) => {
-                    return Some(Claim::Repost(first.clone(), Arc::clone(record)))
-                }
-                Some((_, None)) => t = self.done.wait(t).ok()?,
-                None => break,
-            }
-        }
-        t.seen.insert(hash, (path.to_string(), None));
-        t.order.push_back(hash);
-        // Forget the oldest finished images beyond the memory (those in flight stay).
-        let mut looked = 0;
-        while t.seen.len() > memory.max(1) && looked < t.order.len() {
-            let Some(old) = t.order.pop_front() else {
-                break;
-            };
-            looked += 1;
-            match t.seen.get(&old) {
-                Some((_, Some(_))) => {
-                    t.seen.remove(&old);
-                }
-                Some((_, None)) => t.order.push_back(old),
-                None => {}
-            }
-        }
-        Some(Claim::First(FirstSight {
-            reposts: self,
-            hash,
-            published: false,
-        }))
     }
 }
 
@@ -606,237 +521,9 @@ impl Scanner {
     }
 }
 
-/// Which of the candidates (sorted by confidence, highest first) the record shows: the
-/// first, except that a clean image is best explained by the system whose UI it resembles
-/// most when that system's place for its name shows another organisation's. The record
-/// then says whose system it is instead of "no enrolled system matched". None without
-/// candidates.
-fn record_candidate(scores: &[&Scored], review_threshold: f64) -> Option<usize> {
-    let first = scores.first()?;
-    if first.verdict != Verdict::Clean {
-        return Some(0);
-    }
-    let foreign = scores
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.ownership == Ownership::Foreign && s.kit_confidence >= review_threshold)
-        .max_by(|a, b| a.1.kit_confidence.total_cmp(&b.1.kit_confidence))
-        .map(|(k, _)| k);
-    Some(foreign.unwrap_or(0))
-}
-
-/// Other enrolled systems whose UI an owner-less match fits as well (two organisations'
-/// systems on one kit): an analyst should know the image may be either's.
-fn also_matching<'a>(
-    candidates: &'a [CandidateScore],
-    shown: &str,
-    leak_threshold: f64,
-) -> Vec<&'a str> {
-    candidates
-        .iter()
-        .filter(|c| c.template != shown && !c.org_evidence && c.kit_confidence >= leak_threshold)
-        .map(|c| c.template.as_str())
-        .collect()
-}
-
-/// The `clean` record of an image the gate stopped before OCR.
-fn gated_record(path: String, gate: GateEvidence) -> Record {
-    let mut evidence = Evidence::empty(gate.reason());
-    evidence.gate = Some(gate);
-    Record::judged(path, Verdict::Clean, 0.0, None, evidence)
-}
-
-/// The record's one-sentence reason: what decided, for a person. `vocabulary`: how many
-/// distinct template words other than the organisation's were read.
-fn explain(
-    template: &str,
-    s: &Scored,
-    f: &crate::matcher::Features,
-    org_words: &[String],
-    foreign_words: &[ForeignWords],
-    vocabulary: usize,
-    leak_threshold: f64,
-) -> String {
-    if !foreign_words.is_empty() && s.verdict != Verdict::Leak {
-        format!(
-            "the UI resembles {template}, but where it names its organisation the image shows other words ({}): another organisation's system",
-            foreign_words
-                .iter()
-                .map(|f| format!("{} instead of {}", f.image_words.join(" "), f.template_word))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    } else if s.verdict == Verdict::Leak && f.geo_count == 0.0 {
-        format!(
-            "no layout of {template} is in place, but words naming its organisation ({}) were read with {vocabulary} more {} of its vocabulary, in its colours: a page of the system that was not enrolled (a login page, a banner)",
-            org_words.join(", "),
-            if vocabulary == 1 { "word" } else { "words" }
-        )
-    } else if s.verdict == Verdict::Leak {
-        format!(
-            "{} words sit where {template} has them ({:.0}% of its chrome), and words naming the organisation were read: {}",
-            f.geo_count,
-            f.chrome_coverage * 100.0,
-            org_words.join(", ")
-        )
-    } else if s.kit_confidence >= leak_threshold && !s.org_evidence {
-        format!(
-            "the layout and vocabulary of {template} matched ({} words in place), but nothing naming the organisation was read: it could be another organisation's system on the same UI kit",
-            f.geo_count
-        )
-    } else if s.org_evidence {
-        format!(
-            "words naming {template}'s organisation were read ({}), but the system's layout did not match: a name alone is public",
-            org_words.join(", ")
-        )
-    } else if s.verdict == Verdict::Review {
-        format!(
-            "partial match with {template}: {} words in place",
-            f.geo_count
-        )
-    } else {
-        "no enrolled system matched".to_string()
-    }
-}
-
+/// `d` in milliseconds, to two decimals.
 fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1e5).round() / 100.0
-}
-
-fn round4(v: f64) -> f64 {
-    (v * 1e4).round() / 1e4
-}
-
-fn build_evidence(
-    fp: &ImageFingerprint,
-    tpl: &crate::template::Template,
-    m: &TemplateMatch,
-    s: &Scored,
-    candidates: Vec<CandidateScore>,
-    cal: &Calibration,
-) -> Evidence {
-    let vocab = &tpl.vocabulary;
-    let in_place: HashMap<usize, usize> =
-        m.inliers.iter().map(|i| (i.image_token, i.entry)).collect();
-    let mut matched_words: Vec<MatchedWord> = m
-        .matched
-        .iter()
-        .map(|&(ti, e)| {
-            let t = &fp.tokens[ti];
-            MatchedWord {
-                text: t.text.clone(),
-                template_word: vocab[e].token.clone(),
-                bbox: fp.image_box(t).map(|v| (v * 10.0).round() / 10.0),
-                weight: (vocab[e].weight * 1000.0).round() / 1000.0,
-                in_place: in_place.get(&ti) == Some(&e),
-                org: vocab[e].org,
-                marking: vocab[e].marking,
-            }
-        })
-        .collect();
-    matched_words.sort_by(|a, b| {
-        b.in_place
-            .cmp(&a.in_place)
-            .then(b.weight.total_cmp(&a.weight))
-    });
-    let mut org_words: Vec<String> = matched_words
-        .iter()
-        .filter(|w| w.org)
-        .map(|w| w.template_word.clone())
-        .collect();
-    org_words.sort();
-    org_words.dedup();
-    let markings = matched_words
-        .iter()
-        .filter(|w| w.marking)
-        .cloned()
-        .collect();
-    let region = union_box(
-        m.inliers
-            .iter()
-            .map(|i| fp.image_box(&fp.tokens[i.image_token])),
-    );
-    let foreign_words: Vec<ForeignWords> = m
-        .conflicts
-        .iter()
-        .map(|c| ForeignWords {
-            template_word: c.expected.clone(),
-            image_words: c.found.iter().map(|&i| fp.tokens[i].text.clone()).collect(),
-            bbox: union_box(c.found.iter().map(|&i| fp.image_box(&fp.tokens[i])))
-                .unwrap_or_default(),
-        })
-        .collect();
-    let vocabulary: HashSet<&str> = matched_words
-        .iter()
-        .filter(|w| !w.org)
-        .map(|w| w.template_word.as_str())
-        .collect();
-    let f = &m.features;
-    let mut reason = explain(
-        &tpl.name,
-        s,
-        f,
-        &org_words,
-        &foreign_words,
-        vocabulary.len(),
-        cal.leak_threshold,
-    );
-    if s.ownership == Ownership::Unknown && s.kit_confidence >= cal.leak_threshold {
-        let alike = also_matching(&candidates, &tpl.name, cal.leak_threshold);
-        if !alike.is_empty() {
-            reason.push_str(&format!("; {} matched it too", alike.join(", ")));
-        }
-    }
-    Evidence {
-        reason,
-        org_evidence: s.org_evidence,
-        ownership: s.ownership,
-        kit_confidence: round4(s.kit_confidence),
-        features: m.features.clone(),
-        contributions: s
-            .contributions
-            .iter()
-            .map(|(k, v)| (k.clone(), round4(*v)))
-            .collect(),
-        matched_words,
-        org_words,
-        markings,
-        foreign_words,
-        layout: LayoutEvidence {
-            reference: tpl
-                .references
-                .get(m.reference)
-                .map(|r| r.source.clone())
-                .unwrap_or_default(),
-            scale: m.transform.scale,
-            offset: [m.transform.tx, m.transform.ty],
-            words_in_place: m.inliers.len(),
-            region,
-            chrome_coverage: f.chrome_coverage,
-            palette_similarity: f.palette,
-            chrome_look: f.chrome_look,
-            screen: fp
-                .screen
-                .map(|s| s.corners.map(|(x, y)| [x.round(), y.round()])),
-        },
-        candidates,
-        gate: None,
-        allowlisted: None,
-    }
-}
-
-/// The smallest box holding all `boxes` ([left, top, width, height]), rounded.
-fn union_box(boxes: impl Iterator<Item = [f32; 4]>) -> Option<[f32; 4]> {
-    let mut it = boxes.peekable();
-    it.peek()?;
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for [x, y, w, h] in it {
-        x0 = x0.min(x);
-        y0 = y0.min(y);
-        x1 = x1.max(x + w);
-        y1 = y1.max(y + h);
-    }
-    Some([x0, y0, x1 - x0, y1 - y0].map(|v| v.round()))
 }
 
 /// Decodes, prepares and OCRs one enrollment screenshot.
@@ -852,146 +539,4 @@ pub fn fingerprint_reference(
     // A clean screenshot's doubtful readings are noise, not vocabulary.
     fp.tokens.retain(|t| !t.faint);
     Ok(fp)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn record(path: &str) -> Record {
-        Record::failed(path.into(), "x".into(), BTreeMap::new())
-    }
-
-    fn first(claim: Option<Claim<'_>>) -> FirstSight<'_> {
-        match claim {
-            Some(Claim::First(f)) => f,
-            _ => panic!("expected a first sight"),
-        }
-    }
-
-    fn scored(verdict: Verdict, kit: f64, ownership: Ownership) -> Scored {
-        Scored {
-            kit_confidence: kit,
-            confidence: kit,
-            org_evidence: ownership == Ownership::Ours,
-            ownership,
-            verdict,
-            contributions: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn the_reason_says_what_decided() {
-        let names = vec!["northbridge".to_string()];
-        let mut f = crate::matcher::Features::default();
-        // A login page: the organisation's words and some vocabulary, nothing in place.
-        let login = scored(Verdict::Leak, 0.65, Ownership::Ours);
-        let r = explain("nb", &login, &f, &names, &[], 1, 0.5);
-        assert!(
-            r.starts_with("no layout of nb is in place") && r.contains("1 more word "),
-            "{r}"
-        );
-        // The same words on a page that is not the system: a name alone is public.
-        let public = scored(Verdict::Clean, 0.3, Ownership::Ours);
-        let r = explain("nb", &public, &f, &names, &[], 4, 0.5);
-        assert!(r.contains("a name alone is public"), "{r}");
-        // The system in place with its organisation.
-        f.geo_count = 12.0;
-        f.chrome_coverage = 0.4;
-        let r = explain("nb", &login, &f, &names, &[], 9, 0.5);
-        assert!(
-            r.starts_with("12 words sit where nb has them (40% of its chrome)"),
-            "{r}"
-        );
-        // The kit in place, nobody's name.
-        let kit = scored(Verdict::Review, 0.9, Ownership::Unknown);
-        let r = explain("nb", &kit, &f, &[], &[], 9, 0.5);
-        assert!(r.contains("could be another organisation's system"), "{r}");
-        // Another organisation's name where ours belongs.
-        let foreign = vec![ForeignWords {
-            template_word: "northbridge".into(),
-            image_words: vec!["greyhaven".into()],
-            bbox: [0.0; 4],
-        }];
-        let other = scored(Verdict::Clean, 0.9, Ownership::Foreign);
-        let r = explain("nb", &other, &f, &[], &foreign, 9, 0.5);
-        assert!(r.contains("greyhaven instead of northbridge"), "{r}");
-    }
-
-    #[test]
-    fn a_clean_record_shows_the_system_another_organisation_runs() {
-        let noise = scored(Verdict::Clean, 0.2, Ownership::Unknown);
-        let theirs = scored(Verdict::Clean, 0.9, Ownership::Foreign);
-        let faint = scored(Verdict::Clean, 0.1, Ownership::Foreign);
-        // Sorted by confidence, an unmatched template may come first.
-        assert_eq!(record_candidate(&[&noise, &theirs, &faint], 0.33), Some(1));
-        // A foreign reading on a UI that hardly matched explains nothing.
-        assert_eq!(record_candidate(&[&noise, &faint], 0.33), Some(0));
-        // A leak or review is shown as it is.
-        let leak = scored(Verdict::Leak, 0.9, Ownership::Ours);
-        assert_eq!(record_candidate(&[&leak, &theirs], 0.33), Some(0));
-        assert_eq!(record_candidate(&[], 0.33), None);
-    }
-
-    #[test]
-    fn an_owner_less_match_names_the_other_systems_it_fits() {
-        let candidate = |template: &str, kit: f64, org: bool| CandidateScore {
-            template: template.into(),
-            confidence: kit * 0.5,
-            kit_confidence: kit,
-            org_evidence: org,
-            model_features: BTreeMap::new(),
-        };
-        let candidates = [
-            candidate("quayside", 0.98, false),
-            candidate("roseacre", 0.95, false),
-            candidate("kestrel", 0.2, false),
-            candidate("harbour", 0.9, true),
-        ];
-        assert_eq!(
-            also_matching(&candidates, "quayside", 0.5),
-            vec!["roseacre"]
-        );
-        assert!(also_matching(&candidates[..1], "quayside", 0.5).is_empty());
-    }
-
-    #[test]
-    fn a_repost_waits_for_the_first_and_gets_its_record() {
-        let reposts = Reposts::default();
-        let a = first(reposts.claim([1; 32], "a.png", 8));
-        std::thread::scope(|s| {
-            let waiter = s.spawn(|| match reposts.claim([1; 32], "b.png", 8) {
-                Some(Claim::Repost(path, r)) => (path, r.path.clone()),
-                _ => panic!("expected a repost"),
-            });
-            std::thread::sleep(Duration::from_millis(50));
-            assert!(!waiter.is_finished(), "waits while the first is analysed");
-            a.publish(&record("a.png"));
-            let got = waiter.join().expect("waiter");
-            assert_eq!(got, ("a.png".to_string(), "a.png".to_string()));
-        });
-    }
-
-    #[test]
-    fn a_first_sight_lost_to_a_panic_frees_the_hash() {
-        let reposts = Reposts::default();
-        drop(first(reposts.claim([2; 32], "a.png", 8)));
-        first(reposts.claim([2; 32], "b.png", 8)).publish(&record("b.png"));
-    }
-
-    #[test]
-    fn the_oldest_finished_images_are_forgotten_first() {
-        let reposts = Reposts::default();
-        first(reposts.claim([1; 32], "a.png", 2)).publish(&record("a.png"));
-        let in_flight = first(reposts.claim([2; 32], "b.png", 2));
-        first(reposts.claim([3; 32], "c.png", 2)).publish(&record("c.png"));
-        // Over memory: a (finished, oldest) goes; b stays while in flight.
-        first(reposts.claim([1; 32], "a2.png", 2)).publish(&record("a2.png"));
-        in_flight.publish(&record("b.png"));
-        assert!(matches!(
-            reposts.claim([2; 32], "b2.png", 2),
-            Some(Claim::Repost(p, _)) if p == "b.png"
-        ));
-    }
 }
