@@ -267,98 +267,12 @@ enum Source {
 }
 
 fn scan(common: ScanArgs, resume: bool, source: Source) -> Result<ExitCode> {
-    if let Some(t) = common.threshold {
-        if !(0.0..=1.0).contains(&t) {
-            bail!("--threshold must be in [0, 1], got {t}");
-        }
-    }
-    let models = Models::load(&common.models).context("loading models")?;
-    let mut options = ScanOptions {
-        leak_threshold: common.threshold,
-        gate: !common.no_gate,
-        ..ScanOptions::default()
-    };
-    if let Some(j) = common.jobs {
-        options.jobs = j.max(1);
-    }
-    let queue = options.jobs * 2;
     // A stream has no end to wait for: each record goes out as soon as it is ready.
-    if !matches!(source, Source::Paths(_)) {
-        options.order = Order::Completion;
-    }
-    let mut scanner = Scanner::new(models, options);
-    if let Some(path) = &common.cache {
-        let cache = Cache::open(path).context("opening the cache")?;
-        if let Some(old) = &cache.invalidated {
-            eprintln!(
-                "leakshot: {}: made by another pipeline ({old}): emptied",
-                path.display()
-            );
-        }
-        scanner = scanner.with_cache(cache);
-    }
-    if let Some(path) = &common.ignore {
-        let list = Allowlist::load(path).context("loading the allowlist")?;
-        scanner = scanner.with_allowlist(list);
-    }
-    let output = common.output;
-    // A killed run may have left half a line: cut it before appending (--resume also reads
-    // what is recorded).
-    let recorded = match (&output, resume) {
-        (Some(p), true) => {
-            let r = Resume::load(p).context("resuming")?;
-            if r.truncated_bytes > 0 {
-                eprintln!(
-                    "leakshot: {}: cut a half-written last record ({} bytes)",
-                    p.display(),
-                    r.truncated_bytes
-                );
-            }
-            if r.damaged_lines > 0 {
-                eprintln!(
-                    "leakshot: warning: {}: {} damaged lines left in place",
-                    p.display(),
-                    r.damaged_lines
-                );
-            }
-            Some(r)
-        }
-        (Some(p), false) => {
-            let cut = resume::cut_torn_tail(p).context("preparing the output file")?;
-            if cut > 0 {
-                eprintln!(
-                    "leakshot: {}: cut a half-written last record ({cut} bytes)",
-                    p.display()
-                );
-            }
-            None
-        }
-        (None, _) => None,
-    };
-    let mut file = match &output {
-        Some(p) => Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .with_context(|| format!("opening {}", p.display()))?,
-        ),
-        None => None,
-    };
-    // First SIGINT/SIGTERM: finish the images in flight, write their records, summarise.
-    // A second one: leave at once.
-    let stop = Arc::new(AtomicBool::new(false));
-    let signalled = Arc::new(AtomicBool::new(false));
-    {
-        let (stop, signalled) = (Arc::clone(&stop), Arc::clone(&signalled));
-        ctrlc::set_handler(move || {
-            if signalled.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            stop.store(true, Ordering::SeqCst);
-        })
-        .context("installing the signal handler")?;
-    }
+    let streaming = !matches!(source, Source::Paths(_));
+    let scanner = build_scanner(&common, streaming)?;
+    let queue = scanner.options().jobs * 2;
+    let (recorded, mut file) = prepare_output(common.output.as_ref(), resume)?;
+    let (stop, signalled) = stop_on_signals()?;
     let watching = matches!(source, Source::Watch { .. });
     let roots: Vec<PathBuf>;
     let inputs: Box<dyn Iterator<Item = Input> + Send> = match source {
@@ -401,15 +315,7 @@ fn scan(common: ScanArgs, resume: bool, source: Source) -> Result<ExitCode> {
         if write_error.is_some() {
             return;
         }
-        let mut line = match serde_json::to_string(&record) {
-            Ok(l) => l,
-            Err(e) => format!(
-                "{{\"path\":{},\"error\":{}}}",
-                serde_json::Value::from(record.path.as_str()),
-                serde_json::Value::from(format!("cannot serialise record: {e}"))
-            ),
-        };
-        line.push('\n');
+        let line = record_line(&record);
         // One write per record, synced: a crash loses at most the record being written.
         let written = match file.as_mut() {
             Some(f) => f.write_all(line.as_bytes()).and_then(|_| f.sync_data()),
@@ -451,6 +357,119 @@ fn scan(common: ScanArgs, resume: bool, source: Source) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The scanner the scan options ask for: models, threshold, gate, workers, cache and
+/// allowlist. `streaming`: records go out as they complete, not in input order.
+fn build_scanner(common: &ScanArgs, streaming: bool) -> Result<Scanner> {
+    if let Some(t) = common.threshold {
+        if !(0.0..=1.0).contains(&t) {
+            bail!("--threshold must be in [0, 1], got {t}");
+        }
+    }
+    let models = Models::load(&common.models).context("loading models")?;
+    let mut options = ScanOptions {
+        leak_threshold: common.threshold,
+        gate: !common.no_gate,
+        ..ScanOptions::default()
+    };
+    if let Some(j) = common.jobs {
+        options.jobs = j.max(1);
+    }
+    if streaming {
+        options.order = Order::Completion;
+    }
+    let mut scanner = Scanner::new(models, options);
+    if let Some(path) = &common.cache {
+        let cache = Cache::open(path).context("opening the cache")?;
+        if let Some(old) = &cache.invalidated {
+            eprintln!(
+                "leakshot: {}: made by another pipeline ({old}): emptied",
+                path.display()
+            );
+        }
+        scanner = scanner.with_cache(cache);
+    }
+    if let Some(path) = &common.ignore {
+        let list = Allowlist::load(path).context("loading the allowlist")?;
+        scanner = scanner.with_allowlist(list);
+    }
+    Ok(scanner)
+}
+
+/// The output file opened for appending, and with `resume` what it already records. A
+/// killed run may have left half a line: it is cut first.
+fn prepare_output(
+    output: Option<&PathBuf>,
+    resume: bool,
+) -> Result<(Option<Resume>, Option<std::fs::File>)> {
+    let Some(path) = output else {
+        return Ok((None, None));
+    };
+    let recorded = if resume {
+        let r = Resume::load(path).context("resuming")?;
+        if r.truncated_bytes > 0 {
+            eprintln!(
+                "leakshot: {}: cut a half-written last record ({} bytes)",
+                path.display(),
+                r.truncated_bytes
+            );
+        }
+        if r.damaged_lines > 0 {
+            eprintln!(
+                "leakshot: warning: {}: {} damaged lines left in place",
+                path.display(),
+                r.damaged_lines
+            );
+        }
+        Some(r)
+    } else {
+        let cut = resume::cut_torn_tail(path).context("preparing the output file")?;
+        if cut > 0 {
+            eprintln!(
+                "leakshot: {}: cut a half-written last record ({cut} bytes)",
+                path.display()
+            );
+        }
+        None
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    Ok((recorded, Some(file)))
+}
+
+/// Flags set by SIGINT and SIGTERM: the first asks the scan to stop (the images in
+/// flight finish and are recorded) and is remembered; a second one exits at once.
+fn stop_on_signals() -> Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let signalled = Arc::new(AtomicBool::new(false));
+    let (s, g) = (Arc::clone(&stop), Arc::clone(&signalled));
+    ctrlc::set_handler(move || {
+        if g.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        s.store(true, Ordering::SeqCst);
+    })
+    .context("installing the signal handler")?;
+    Ok((stop, signalled))
+}
+
+/// One JSON line for `record`; a record that cannot be serialised still gets a line,
+/// with its path and the error.
+fn record_line(record: &Record) -> String {
+    let mut line = match serde_json::to_string(record) {
+        Ok(l) => l,
+        Err(e) => format!(
+            "{{\"path\":{},\"error\":{}}}",
+            serde_json::Value::from(record.path.as_str()),
+            serde_json::Value::from(format!("cannot serialise record: {e}"))
+        ),
+    };
+    line.push('\n');
+    line
 }
 
 fn summary_line(s: &ScanSummary, resumed: bool, skipped: usize, skipped_leaks: usize) -> String {

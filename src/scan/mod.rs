@@ -170,6 +170,11 @@ impl Scanner {
         &self.calibration
     }
 
+    /// The settings the scanner runs with.
+    pub fn options(&self) -> &ScanOptions {
+        &self.options
+    }
+
     /// Scans `inputs`, calling `sink` with each record in input order (or as completed,
     /// see [`ScanOptions::order`]). Stops early (after the images in flight) when `stop`
     /// becomes true. `inputs` may block waiting for more (a stream): it is pulled one item
