@@ -13,7 +13,7 @@ mod geometry;
 mod look;
 mod ownership;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::fingerprint::{ImageFingerprint, Token};
 use crate::template::Template;
@@ -467,10 +467,12 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
             }
         }
     }
+    // Weights are summed over ordered sets: the same image gives the same features to the
+    // last bit, run after run (a hash set's order differs between runs).
     let org_weight: f32 = matched
         .iter()
         .map(|&(_, e)| e)
-        .collect::<HashSet<usize>>()
+        .collect::<BTreeSet<usize>>()
         .into_iter()
         .map(|e| tpl.ownership_weight[e])
         .sum();
@@ -481,7 +483,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
         .copied()
         .filter(|&(_, e)| vocab[e].weight > 0.0)
         .collect();
-    let distinct_entries: HashSet<usize> = matched.iter().map(|&(_, e)| e).collect();
+    let distinct_entries: BTreeSet<usize> = matched.iter().map(|&(_, e)| e).collect();
     let text_weight: f32 = distinct_entries.iter().map(|&e| vocab[e].weight).sum();
     let marking_weight: f32 = distinct_entries
         .iter()
@@ -521,7 +523,7 @@ pub fn match_template(image: &ImageFingerprint, tpl: &IndexedTemplate) -> Templa
     if let Some((_, extra)) = &chrome_fit {
         inliers.extend(extra.iter().cloned());
     }
-    let inlier_entries: HashSet<usize> = inliers.iter().map(|i| i.entry).collect();
+    let inlier_entries: BTreeSet<usize> = inliers.iter().map(|i| i.entry).collect();
     let chrome_in_place: f32 = inlier_entries
         .iter()
         .filter(|&&e| vocab[e].chrome)
@@ -712,6 +714,17 @@ mod tests {
             vec![("a".into(), page("earnings")), ("b".into(), page("salary"))],
             &[],
         ))
+    }
+
+    #[test]
+    fn the_same_image_gets_the_same_features_to_the_last_bit() {
+        let it = northbridge();
+        let image = fp(page("charts").tokens);
+        let bits = |f: &Features| crate::score::feature_vector(f).map(f64::to_bits).to_vec();
+        let first = bits(&match_template(&image, &it).features);
+        for _ in 0..16 {
+            assert_eq!(bits(&match_template(&image, &it).features), first);
+        }
     }
 
     #[test]
