@@ -88,6 +88,17 @@ fn explain(
             "the layout and vocabulary of {template} matched ({} words in place), but nothing naming the organisation was read: it could be another organisation's system on the same UI kit",
             f.geo_count
         )
+    } else if s.org_evidence && s.verdict == Verdict::Review {
+        format!(
+            "words naming {template}'s organisation were read ({}) with {vocabulary} more {} of its vocabulary, but {} in the system's layout: a name is public, so this is for review, not a leak",
+            org_words.join(", "),
+            if vocabulary == 1 { "word" } else { "words" },
+            match f.geo_count as usize {
+                0 => "none of them".to_string(),
+                1 => "only one".to_string(),
+                n => format!("only {n}"),
+            }
+        )
     } else if s.org_evidence {
         format!(
             "words naming {template}'s organisation were read ({}), but the system's layout did not match: a name alone is public",
@@ -272,6 +283,15 @@ mod tests {
         let public = scored(Verdict::Clean, 0.3, Ownership::Ours);
         let r = explain("nb", &public, &f, &names, &[], 4, 0.5);
         assert!(r.contains("a name alone is public"), "{r}");
+        // With more of its vocabulary, enough for review: what earned it is said.
+        let named = scored(Verdict::Review, 0.35, Ownership::Ours);
+        let r = explain("nb", &named, &f, &names, &[], 4, 0.5);
+        assert!(
+            r.contains(
+                "with 4 more words of its vocabulary, but none of them in the system's layout"
+            ) && r.contains("not a leak"),
+            "{r}"
+        );
         // The system in place with its organisation.
         f.geo_count = 12.0;
         f.chrome_coverage = 0.4;
