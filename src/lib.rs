@@ -14,7 +14,9 @@
 //! 5. [`fingerprint`]: normalised, weighted tokens and the colour fingerprint of the chrome;
 //! 6. [`matcher`]: vocabulary and geometric match against each template;
 //! 7. [`score`]: calibrated confidence and the `leak` / `review` / `clean` verdict;
-//! 8. [`report`]: the JSON Lines record ([`allowlist`] may clear it).
+//! 8. [`report`]: the JSON Lines record, whose evidence (the words and layout that
+//!    decided, and the reason) the scanner builds from the chosen match ([`allowlist`] may
+//!    clear it).
 //!
 //! [`scan::Scanner`] chains them in parallel; [`resume`] lets a killed scan continue its
 //! output file; [`calibrate`] refits the score model.
