@@ -406,15 +406,8 @@ fn prepare_output(
     let Some(path) = output else {
         return Ok((None, None));
     };
-    let recorded = if resume {
+    let (recorded, cut) = if resume {
         let r = Resume::load(path).context("resuming")?;
-        if r.truncated_bytes > 0 {
-            eprintln!(
-                "leakshot: {}: cut a half-written last record ({} bytes)",
-                path.display(),
-                r.truncated_bytes
-            );
-        }
         if r.damaged_lines > 0 {
             eprintln!(
                 "leakshot: warning: {}: {} damaged lines left in place",
@@ -422,17 +415,18 @@ fn prepare_output(
                 r.damaged_lines
             );
         }
-        Some(r)
+        let cut = r.truncated_bytes;
+        (Some(r), cut)
     } else {
         let cut = resume::cut_torn_tail(path).context("preparing the output file")?;
-        if cut > 0 {
-            eprintln!(
-                "leakshot: {}: cut a half-written last record ({cut} bytes)",
-                path.display()
-            );
-        }
-        None
+        (None, cut)
     };
+    if cut > 0 {
+        eprintln!(
+            "leakshot: {}: cut a half-written last record ({cut} bytes)",
+            path.display()
+        );
+    }
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

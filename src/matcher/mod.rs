@@ -1284,25 +1284,24 @@ mod tests {
         );
         // A word in letters three times our brand's height, over its place (a post's
         // caption above a crop, a blot read across lines), is not set in its type.
-        let caption = fp(page("charts")
-            .tokens
-            .into_iter()
-            .map(|t| match t.text.as_str() {
-                "northbridge" => tok("throwback", 20.0, 8.0, 42.0),
-                _ => t,
-            })
-            .collect());
+        let brand_read_as = |other: Token| {
+            fp(page("charts")
+                .tokens
+                .into_iter()
+                .map(|t| {
+                    if t.text == "northbridge" {
+                        other.clone()
+                    } else {
+                        t
+                    }
+                })
+                .collect())
+        };
+        let caption = brand_read_as(tok("throwback", 20.0, 8.0, 42.0));
         let m = match_template(&caption, &it);
         assert!(m.features.org_geo_weight > 0.0);
         assert_eq!(m.features.foreign_weight, 0.0, "{:?}", m.features);
-        let theirs = fp(page("charts")
-            .tokens
-            .into_iter()
-            .map(|t| match t.text.as_str() {
-                "northbridge" => tok("greyhaven", 20.0, 20.0, 14.0),
-                _ => t,
-            })
-            .collect());
+        let theirs = brand_read_as(tok("greyhaven", 20.0, 20.0, 14.0));
         assert!(match_template(&theirs, &it).features.foreign_weight > 0.0);
     }
 
