@@ -1,9 +1,11 @@
 //! Matching cost with many enrolled systems: per-image time of `Scanner::judge` (index
-//! lookup, alignment, scoring, evidence) with a corpus's own templates, and with them plus
-//! synthetic templates up to `--templates N` (default 500). OCR runs once per image, before
-//! timing, so the figures are matching alone.
+//! lookup, alignment, scoring, evidence) with a corpus's own templates; with them plus real
+//! extra systems (`--extra-templates DIR`, one folder of screenshots per system); and with
+//! synthetic templates added up to `--templates N` (default 500). OCR runs once per image,
+//! before matching is timed, and its time (decode, preprocessing, OCR, fingerprint) is
+//! measured too, so that the whole per-image scan time can be compared between template sets.
 //!
-//! `cargo bench --bench matching -- CORPUS [--templates N] [--images K]`
+//! `cargo bench --bench matching -- CORPUS [--extra-templates DIR] [--templates N] [--images K]`
 //!
 //! Synthetic systems are drawn like real ones: two pages each, sharing a chrome of generic
 //! admin-UI words and a few rare brand words, with page content of invented words. The
@@ -135,28 +137,35 @@ fn synthetic_template(i: usize, rng: &mut Lcg) -> Template {
 
 struct Args {
     corpus: PathBuf,
+    extra_templates: Option<PathBuf>,
     templates: usize,
     images: usize,
 }
 
+const USAGE: &str = "usage: cargo bench --bench matching -- CORPUS [--extra-templates DIR] \
+                     [--templates N] [--images K]";
+
 fn parse_args() -> Result<Args> {
     let mut corpus = None;
+    let mut extra_templates = None;
     let mut templates = 500;
     let mut images = 40;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--extra-templates" => {
+                extra_templates = Some(PathBuf::from(it.next().context("--extra-templates DIR")?))
+            }
             "--templates" => templates = it.next().context("--templates N")?.parse()?,
             "--images" => images = it.next().context("--images K")?.parse()?,
             "--bench" => {}
-            s if s.starts_with("--") => bail!("unknown option {s}"),
+            s if s.starts_with("--") => bail!("unknown option {s}\n{USAGE}"),
             s => corpus = Some(PathBuf::from(s)),
         }
     }
     Ok(Args {
-        corpus: corpus.context(
-            "usage: cargo bench --bench matching -- CORPUS [--templates N] [--images K]",
-        )?,
+        corpus: corpus.context(USAGE)?,
+        extra_templates,
         templates,
         images,
     })
@@ -172,6 +181,29 @@ fn sorted_files(dir: &Path, ext: Option<&str>) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Enrolls every system folder under `dir` (its `.png` screenshots), as `leakshot enroll`
+/// would.
+fn enroll_systems(
+    dir: &Path,
+    engine: &mut OcrEngine,
+    limits: &DecodeLimits,
+) -> Result<Vec<Template>> {
+    let mut templates = Vec::new();
+    for system in sorted_files(dir, None)?.into_iter().filter(|p| p.is_dir()) {
+        let name = system
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut refs = Vec::new();
+        for png in sorted_files(&system, Some("png"))? {
+            let fp = fingerprint_reference(&png, engine, limits)?;
+            refs.push((png.to_string_lossy().into_owned(), fp));
+        }
+        templates.push(build_template(&name, refs, &[]));
+    }
+    Ok(templates)
+}
+
 /// Mean and 95th percentile of `ms`.
 fn summary(ms: &mut [f64]) -> (f64, f64) {
     ms.sort_by(f64::total_cmp);
@@ -183,43 +215,51 @@ fn summary(ms: &mut [f64]) -> (f64, f64) {
     (mean, p95)
 }
 
+/// What one template set gives an image: its verdict, template and confidence.
+type Outcome = (leakshot::score::Verdict, Option<String>, f64);
+
 fn main() -> Result<()> {
     let args = parse_args()?;
     let mut engine = OcrEngine::new()?;
     let limits = DecodeLimits::default();
-    let mut real = Vec::new();
-    for system in sorted_files(&args.corpus.join("templates"), None)? {
-        let name = system
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut refs = Vec::new();
-        for png in sorted_files(&system, Some("png"))? {
-            let fp = fingerprint_reference(&png, &mut engine, &limits)?;
-            refs.push((png.to_string_lossy().into_owned(), fp));
-        }
-        real.push(build_template(&name, refs, &[]));
+    let corpus_systems = enroll_systems(&args.corpus.join("templates"), &mut engine, &limits)?;
+    eprintln!("enrolled {} systems of the corpus", corpus_systems.len());
+    let extra_systems = match &args.extra_templates {
+        Some(dir) => enroll_systems(dir, &mut engine, &limits)?,
+        None => Vec::new(),
+    };
+    if args.extra_templates.is_some() {
+        eprintln!("enrolled {} extra systems", extra_systems.len());
     }
-    eprintln!("enrolled {} systems of the corpus", real.len());
     let calibration =
         Calibration::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/calibration.json"))?;
     let images: Vec<PathBuf> = sorted_files(&args.corpus.join("images"), None)?
         .into_iter()
         .take(args.images)
         .collect();
+    // Decode, preprocessing, OCR and fingerprint: the part of a scan no template changes.
     let mut prints = Vec::new();
+    let mut analysis_ms = Vec::new();
     for path in &images {
+        let t = Instant::now();
         let Ok(decoded) = decode_file(path, &limits) else {
             continue;
         };
         let prepared = prepare(&decoded.image, SCAN_GLYPH_HEIGHT);
         let words = engine.read_all(prepared.ocr_inputs())?;
         prints.push((path.clone(), fingerprint(&prepared, &words)));
+        analysis_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
+    let analysis_mean = analysis_ms.iter().sum::<f64>() / analysis_ms.len().max(1) as f64;
     eprintln!("fingerprinted {} images", prints.len());
 
+    let real: Vec<Template> = corpus_systems
+        .iter()
+        .chain(&extra_systems)
+        .cloned()
+        .collect();
     let mut rng = Lcg(0x1ea5_5107);
-    let extra: Vec<Template> = (real.len()..args.templates.max(real.len()))
+    let synthetic: Vec<Template> = (real.len()..args.templates.max(real.len()))
         .map(|i| synthetic_template(i, &mut rng))
         .collect();
     let scanner_of = |templates: Vec<Template>| {
@@ -232,46 +272,68 @@ fn main() -> Result<()> {
             ScanOptions::default(),
         )
     };
-    let small = scanner_of(real.clone());
-    let large = scanner_of(real.iter().cloned().chain(extra).collect());
+    // Each set holds the one before it.
+    let mut sets = vec![(
+        "corpus",
+        corpus_systems.len(),
+        scanner_of(corpus_systems.clone()),
+    )];
+    if !extra_systems.is_empty() {
+        sets.push(("+ extra", real.len(), scanner_of(real.clone())));
+    }
+    if !synthetic.is_empty() {
+        let all: Vec<Template> = real.into_iter().chain(synthetic).collect();
+        sets.push(("+ synthetic", all.len(), scanner_of(all)));
+    }
 
-    let mut times = [Vec::new(), Vec::new()];
-    let mut changed = Vec::new();
+    let mut times = vec![Vec::new(); sets.len()];
+    let mut outcomes: Vec<Vec<Outcome>> = vec![Vec::new(); sets.len()];
     for (path, fp) in &prints {
-        let mut verdicts = Vec::new();
-        for (k, scanner) in [&small, &large].into_iter().enumerate() {
+        for (k, (_, _, scanner)) in sets.iter().enumerate() {
             let t = Instant::now();
             let record = scanner.judge(path.to_string_lossy().into_owned(), fp);
             times[k].push(t.elapsed().as_secs_f64() * 1e3);
-            verdicts.push((record.verdict, record.template, record.confidence));
-        }
-        if verdicts[0] != verdicts[1] {
-            changed.push(format!(
-                "{}: {:?} -> {:?}",
-                path.display(),
-                verdicts[0],
-                verdicts[1]
-            ));
+            outcomes[k].push((record.verdict, record.template, record.confidence));
         }
     }
-    let (m0, p0) = summary(&mut times[0]);
-    let (m1, p1) = summary(&mut times[1]);
     println!("== leakshot matching: {} images ==", prints.len());
-    println!("templates  mean ms/image  p95 ms/image");
-    println!("{:>9}  {:>13.3}  {:>12.3}", real.len(), m0, p0);
     println!(
-        "{:>9}  {:>13.3}  {:>12.3}",
-        args.templates.max(real.len()),
-        m1,
-        p1
+        "analysis (decode, preprocess, OCR, fingerprint; no template involved): {analysis_mean:.1} ms/image"
     );
     println!(
-        "records changed by the extra templates: {} of {}",
-        changed.len(),
-        prints.len()
+        "set          templates  matching mean ms  p95 ms  scan ms/image  scan time vs corpus"
     );
-    for c in &changed {
-        println!("  {c}");
+    let mut base_scan = None;
+    for (k, (label, count, _)) in sets.iter().enumerate() {
+        let (mean, p95) = summary(&mut times[k]);
+        let scan = analysis_mean + mean;
+        let base = *base_scan.get_or_insert(scan);
+        println!(
+            "{label:<11}  {count:>9}  {mean:>16.3}  {p95:>6.2}  {scan:>13.1}  {:>18.3}x",
+            scan / base
+        );
+    }
+    // Real systems change the records of their own images (those become leaks of theirs);
+    // synthetic ones must change nothing.
+    for k in 1..sets.len() {
+        let changed: Vec<String> = prints
+            .iter()
+            .zip(outcomes[k - 1].iter().zip(&outcomes[k]))
+            .filter(|(_, (a, b))| a != b)
+            .map(|((path, _), (a, b))| format!("{}: {a:?} -> {b:?}", path.display()))
+            .collect();
+        println!(
+            "records changed from '{}' to '{}': {} of {}",
+            sets[k - 1].0,
+            sets[k].0,
+            changed.len(),
+            prints.len()
+        );
+        if sets[k].0 == "+ synthetic" {
+            for c in &changed {
+                println!("  {c}");
+            }
+        }
     }
     Ok(())
 }
