@@ -1,8 +1,9 @@
 //! Match: one image's fingerprint against each template.
 //!
-//! Tokens are matched to a template's vocabulary (exactly, or within a small edit distance
-//! for longer words, since OCR misreads letters; a word cut by a crop's edge by its
-//! visible part). Then geometry (`geometry.rs`): the matched words must sit where they sit
+//! An inverted index (`index.rs`) picks the few templates an image shares words with.
+//! Tokens are matched to each one's vocabulary (`vocabulary.rs`: exactly, or within a
+//! small edit distance for longer words, since OCR misreads letters; a word cut by a
+//! crop's edge by its visible part). Then geometry (`geometry.rs`): the matched words must sit where they sit
 //! on one of the template's references, up to scale and translation (crops and rescaling
 //! keep it; a page that merely mentions the same words does not); a two-point RANSAC finds
 //! the largest consistent set. Under that alignment, the template's chrome colours are
@@ -10,333 +11,22 @@
 //! for another organisation's name (`ownership.rs`).
 
 mod geometry;
+mod index;
 mod look;
 mod ownership;
+mod vocabulary;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use crate::fingerprint::{ImageFingerprint, Token};
-use crate::template::Template;
 
-use geometry::{fit_geometry, text_blocks};
-use look::{chrome_cells, chrome_look};
+use geometry::fit_geometry;
+use look::chrome_look;
 use ownership::{brand_line_conflicts, excuse_our_own, find_conflicts, header_brand};
+use vocabulary::{cut_side, uncut};
 
-/// A template with lookup structures built once per scan.
-pub struct IndexedTemplate {
-    pub template: Template,
-    /// Per vocabulary entry: what reading it says about whose screen it is (an
-    /// organisation word's weight, even when the word is also public; else 0).
-    ownership_weight: Vec<f32>,
-    vocab: HashMap<String, usize>,
-    /// Vocabulary entry indices by token length, for fuzzy lookup.
-    by_len: HashMap<usize, Vec<usize>>,
-    /// Distinctive entries (see [`Self::lookup_faint`]) by their [`ocr_fold`]ed spelling;
-    /// None where two entries fold alike.
-    faint_folded: HashMap<String, Option<usize>>,
-    /// Per reference: vocabulary entry -> indices of that reference's tokens.
-    ref_tokens: Vec<HashMap<usize, Vec<usize>>>,
-    /// Per reference: the text block (paragraph, label, table cell) of each token.
-    ref_blocks: Vec<Vec<usize>>,
-    /// Per reference: which cells of its look are chrome (the same on every reference of
-    /// its size: sidebar, bars, page background).
-    chrome_cells: Vec<Vec<bool>>,
-    chrome_weight: f32,
-}
-
-impl IndexedTemplate {
-    pub fn new(mut template: Template) -> Self {
-        let ownership_weight = template
-            .vocabulary
-            .iter()
-            .map(|e| if e.org { e.weight } else { 0.0 })
-            .collect();
-        // What the organisation shows the public is no sign of its internal system; its
-        // name still says whose screen it is (`ownership_weight` keeps that).
-        for e in template.vocabulary.iter_mut().filter(|e| e.public) {
-            e.weight = 0.0;
-        }
-        let vocab: HashMap<String, usize> = template
-            .vocabulary
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.token.clone(), i))
-            .collect();
-        let mut by_len: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (i, e) in template.vocabulary.iter().enumerate() {
-            by_len.entry(e.token.chars().count()).or_default().push(i);
-        }
-        let mut faint_folded: HashMap<String, Option<usize>> = HashMap::new();
-        for (i, e) in template.vocabulary.iter().enumerate() {
-            if faint_matchable(e) {
-                faint_folded
-                    .entry(ocr_fold(&e.token))
-                    .and_modify(|v| *v = None)
-                    .or_insert(Some(i));
-            }
-        }
-        let ref_tokens = template
-            .references
-            .iter()
-            .map(|r| {
-                let mut m: HashMap<usize, Vec<usize>> = HashMap::new();
-                for (ti, t) in r.tokens.iter().enumerate() {
-                    if let Some(&e) = vocab.get(t.text.as_str()) {
-                        m.entry(e).or_default().push(ti);
-                    }
-                }
-                m
-            })
-            .collect();
-        let ref_blocks = template
-            .references
-            .iter()
-            .map(|r| text_blocks(&r.tokens))
-            .collect();
-        let chrome_cells = chrome_cells(&template.references);
-        let chrome_weight: f32 = template
-            .vocabulary
-            .iter()
-            .filter(|e| e.chrome)
-            .map(|e| e.weight)
-            .sum();
-        IndexedTemplate {
-            template,
-            ownership_weight,
-            vocab,
-            by_len,
-            faint_folded,
-            ref_tokens,
-            ref_blocks,
-            chrome_cells,
-            chrome_weight,
-        }
-    }
-
-    /// The words taken as naming the template's organisation.
-    fn org_words(&self) -> Vec<&str> {
-        self.template
-            .vocabulary
-            .iter()
-            .filter(|v| v.org)
-            .map(|v| v.token.as_str())
-            .collect()
-    }
-
-    /// The vocabulary entry a faint reading matches: only a distinctive one (naming the
-    /// organisation, a marking, or a heavy word), and only spelled exactly, or but for
-    /// the letter shapes OCR confuses in small print ("caimmoor" for "cairnmoor"): an
-    /// edit distance would let a faint reading's noise match too much. A longer chrome
-    /// word (a menu item: the small print of a shrunken page) matches spelled exactly.
-    pub fn lookup_faint(&self, token: &str) -> Option<usize> {
-        let len = token.chars().count();
-        if len < 4 {
-            return None;
-        }
-        let i = match self.vocab.get(token) {
-            Some(&i) => i,
-            None => return self.faint_folded.get(&ocr_fold(token)).copied().flatten(),
-        };
-        let e = &self.template.vocabulary[i];
-        (faint_matchable(e) || (e.chrome && len >= FAINT_CHROME_LEN)).then_some(i)
-    }
-
-    /// The vocabulary entry a word cut by the image's edge is the visible part of: the
-    /// one entry ending with `fragment` (cut on the left) or starting with it (on the
-    /// right). Short fragments, digits and ambiguous fragments match nothing.
-    pub fn lookup_cut(&self, fragment: &str, side: Cut) -> Option<usize> {
-        let len = fragment.chars().count();
-        if len < MIN_CUT_FRAGMENT || fragment.chars().any(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        let mut found = None;
-        for (i, e) in self.template.vocabulary.iter().enumerate() {
-            let fits = e.token.chars().count() > len
-                && match side {
-                    Cut::Left => e.token.ends_with(fragment),
-                    Cut::Right => e.token.starts_with(fragment),
-                };
-            if fits {
-                if found.is_some() {
-                    return None;
-                }
-                found = Some(i);
-            }
-        }
-        found
-    }
-
-    /// The vocabulary entry `token` reads as, if any. Exact first, then fuzzy.
-    pub fn lookup(&self, token: &str) -> Option<usize> {
-        if let Some(&i) = self.vocab.get(token) {
-            return Some(i);
-        }
-        let len = token.chars().count();
-        // Fuzzy matching repairs OCR misreadings, which are rarely real words: a word read
-        // correctly ("settings") must not be taken for a neighbour ("lettings").
-        if len < 5
-            || crate::fingerprint::english_zipf(token) > 0.0
-            || crate::fingerprint::is_generic_ui(token)
-        {
-            return None;
-        }
-        // Two edits in a long word, one in a shorter: judged by the longer of the reading
-        // and the word, since OCR drops letters too ("dashbomd" for "dashboard").
-        let max_dist = |l: usize| if len.max(l) >= 9 { 2 } else { 1 };
-        let mut best: Option<(usize, usize)> = None;
-        for l in len.saturating_sub(2)..=len + 2 {
-            if len.abs_diff(l) > max_dist(l) {
-                continue;
-            }
-            for &i in self.by_len.get(&l).into_iter().flatten() {
-                let cand = &self.template.vocabulary[i].token;
-                // Digits must match exactly: "4471" vs "4472" is another badge.
-                if cand.chars().any(|c| c.is_ascii_digit()) {
-                    continue;
-                }
-                let d = strsim::levenshtein(token, cand);
-                if d <= max_dist(l) && best.is_none_or(|(bd, _)| d < bd) {
-                    best = Some((d, i));
-                }
-            }
-        }
-        best.map(|(_, i)| i)
-    }
-}
-
-/// Whether a faint reading may match `e`: it names the organisation, is a marking, or
-/// weighs much.
-fn faint_matchable(e: &crate::template::VocabEntry) -> bool {
-    e.org || e.marking || e.weight >= FAINT_MIN_WEIGHT
-}
-
-/// `word` with the letter groups OCR confuses in small print folded to one spelling:
-/// "rn" and "m", "cl" and "d", "vv" and "w", "o" and "0". Single-letter slips ("l" for
-/// "i") are left out: faint noise would match through them too.
-fn ocr_fold(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
-    let chars: Vec<char> = word.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let pair = (chars[i], chars.get(i + 1).copied());
-        let (c, step) = match pair {
-            ('r', Some('n')) => ('m', 2),
-            ('c', Some('l')) => ('d', 2),
-            ('v', Some('v')) => ('w', 2),
-            ('0', _) => ('o', 1),
-            (c, _) => (c, 1),
-        };
-        out.push(c);
-        i += step;
-    }
-    out
-}
-
-/// Fewest letters of a chrome word (a menu item on every page) that a faint reading may
-/// match when spelled exactly.
-const FAINT_CHROME_LEN: usize = 5;
-
-/// Fewest letters of a cut word that may stand for the whole word.
-const MIN_CUT_FRAGMENT: usize = 4;
-
-/// The image edge that cut a word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cut {
-    /// The word's start is outside the image: its end is read.
-    Left,
-    /// The word's end is outside the image.
-    Right,
-}
-
-/// Whether `t` touches the left or right edge of the image (within a third of its
-/// letter height): a crop may have cut it. Not for rectified screens, whose edges are
-/// the monitor's, not a crop's.
-fn cut_side(image: &ImageFingerprint, t: &Token) -> Option<Cut> {
-    if image.screen.is_some() {
-        return None;
-    }
-    let margin = (t.h / 3.0).max(2.0);
-    if t.x <= margin {
-        Some(Cut::Left)
-    } else if t.x + t.w >= image.width as f32 - margin {
-        Some(Cut::Right)
-    } else {
-        None
-    }
-}
-
-/// The box the whole of entry `word` would have, from the box of its visible part
-/// `t` (cut on `side`), at the letter width of the visible part.
-fn uncut(t: &Token, word: &str, side: Cut) -> Token {
-    let read = t.text.chars().count().max(1) as f32;
-    let missing = word.chars().count() as f32 - read;
-    let extra = t.w / read * missing.max(0.0);
-    Token {
-        x: if side == Cut::Left { t.x - extra } else { t.x },
-        w: t.w + extra,
-        ..t.clone()
-    }
-}
-
-/// Least summed weight of exactly shared words for a template to be verified.
-const MIN_SHARED_WEIGHT: f32 = 0.25;
-
-/// Most templates verified per image: an image that shares words with more is a page of
-/// generic UI vocabulary, and the heaviest sharers are the ones that can win.
-pub const MAX_VERIFIED: usize = 12;
-
-/// Inverted index from vocabulary words to the templates that have them, so that an
-/// image is verified (alignment, scoring) only against the few templates it shares
-/// distinctive words with, however many systems are enrolled.
-pub struct TemplateIndex {
-    /// Word -> (template, the word's weight in it).
-    postings: HashMap<String, Vec<(usize, f32)>>,
-    templates: usize,
-}
-
-impl TemplateIndex {
-    pub fn new(templates: &[IndexedTemplate]) -> TemplateIndex {
-        let mut postings: HashMap<String, Vec<(usize, f32)>> = HashMap::new();
-        for (t, tpl) in templates.iter().enumerate() {
-            for e in &tpl.template.vocabulary {
-                postings
-                    .entry(e.token.clone())
-                    .or_default()
-                    .push((t, e.weight));
-            }
-        }
-        TemplateIndex {
-            postings,
-            templates: templates.len(),
-        }
-    }
-
-    /// Templates worth verifying for `image`, the heaviest sharers first: those sharing at
-    /// least `MIN_SHARED_WEIGHT` of distinct words, at most `MAX_VERIFIED`, and never
-    /// none (the best one is verified anyway, so every record names a closest system).
-    pub fn candidates(&self, image: &ImageFingerprint) -> Vec<usize> {
-        let mut shared = vec![0.0f32; self.templates];
-        let distinct: HashSet<&str> = image.tokens.iter().map(|t| t.text.as_str()).collect();
-        for word in distinct {
-            for &(t, w) in self.postings.get(word).into_iter().flatten() {
-                shared[t] += w;
-            }
-        }
-        let mut order: Vec<usize> = (0..self.templates).collect();
-        order.sort_by(|&a, &b| shared[b].total_cmp(&shared[a]).then(a.cmp(&b)));
-        let keep = order
-            .iter()
-            .take(MAX_VERIFIED)
-            .filter(|&&t| shared[t] >= MIN_SHARED_WEIGHT)
-            .count()
-            .max(1);
-        order.truncate(keep.min(self.templates));
-        order
-    }
-}
-
-/// Least weight of a vocabulary word a faint reading may match.
-const FAINT_MIN_WEIGHT: f32 = 1.0;
+pub use index::{TemplateIndex, MAX_VERIFIED};
+pub use vocabulary::{Cut, IndexedTemplate};
 
 /// Pseudo-count of unmatched words added to the precision's denominator.
 const PRECISION_PRIOR: f32 = 4.0;
@@ -649,9 +339,10 @@ const MIN_LOOK_INLIERS: usize = 3;
 
 #[cfg(test)]
 mod tests {
-    use super::geometry::{hypothesis, is_layout};
+    use super::geometry::{hypothesis, is_layout, text_blocks};
     use super::look::look_agreement;
     use super::ownership::looks_like;
+    use super::vocabulary::ocr_fold;
     use super::*;
     use crate::enroll::build_template;
     use crate::fingerprint::layout::Palette;
