@@ -11,7 +11,7 @@ use image::{imageops::FilterType, DynamicImage, GrayImage};
 use leakshot::decode::{decode_file, DecodeLimits};
 use leakshot::preprocess::{
     estimate_glyph_height, luma8, normalise_polarity_counted, prepare_gray, resize_gray, screen,
-    second_ocr_input, stretch_contrast_counted, unsharp_counted, Prepared, MAX_OCR_PIXELS,
+    second_ocr_input, stretch_contrast_counted, tall, unsharp_counted, Prepared, MAX_OCR_PIXELS,
     SCAN_GLYPH_HEIGHT, TYPICAL_GLYPH, WORKING_MAX_SIDE,
 };
 use std::path::{Path, PathBuf};
@@ -71,8 +71,9 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
     let mut laps = Laps::new();
     let (width, height) = (image.width(), image.height());
     let long = width.max(height);
-    let work_scale = if long > WORKING_MAX_SIDE {
-        WORKING_MAX_SIDE as f32 / long as f32
+    let side = tall::scale_side(width, height);
+    let work_scale = if side > WORKING_MAX_SIDE {
+        WORKING_MAX_SIDE as f32 / side as f32
     } else {
         1.0
     };
@@ -107,7 +108,7 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
     let budget = if screen.is_some() {
         MAX_OCR_PIXELS * screen::MARGIN_AREA_FACTOR
     } else {
-        MAX_OCR_PIXELS
+        MAX_OCR_PIXELS * tall::budget_factor(width, height)
     };
     let cap = (budget / pixels).sqrt();
     if (extra - 1.0).abs() < 0.08 {
@@ -145,6 +146,7 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
         )
         .to_rgb8();
     laps.lap(9);
+    let ocr_bands = tall::ocr_bands(&ocr_gray);
     let prepared = Prepared {
         ocr_gray,
         ocr_scale: work_scale * extra,
@@ -156,6 +158,7 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
         work_scale,
         ocr_alt,
         ocr_local: photographed.then_some(core),
+        ocr_bands,
     };
     (prepared, laps)
 }
@@ -171,6 +174,9 @@ fn checksum(p: &Prepared) -> String {
     h.update(&p.ocr_scale.to_le_bytes());
     h.update(&p.glyph_height.unwrap_or(-1.0).to_le_bytes());
     h.update(&[u8::from(p.screen.is_some())]);
+    for v in p.ocr_bands.iter().flatten() {
+        h.update(&v.to_le_bytes());
+    }
     if let Some((alt, factor)) = &p.ocr_alt {
         h.update(alt.as_raw());
         h.update(&factor.to_le_bytes());

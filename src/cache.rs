@@ -159,6 +159,7 @@ impl StoredFingerprint {
             work_scale,
             ocr_alt: None,
             ocr_local: None,
+            ocr_bands: Vec::new(),
         };
         let mut fp = fingerprint(&stand_in, &[]);
         fp.width = self.width;
@@ -364,6 +365,7 @@ mod tests {
             work_scale: 0.5,
             ocr_alt: None,
             ocr_local: None,
+            ocr_bands: Vec::new(),
         };
         let mut original = fingerprint(&prepared, &[]);
         original.tokens = entry().fingerprint.unwrap().tokens;

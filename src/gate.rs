@@ -17,9 +17,15 @@ use serde::{Deserialize, Serialize};
 
 /// Long side of the copy the gate looks at: larger images are reduced to it, smaller ones
 /// enlarged to [`MIN_SIDE`] so that a downscaled screenshot's letters are tall enough to
-/// count.
+/// count. For a page longer than any screen, its width is brought there instead
+/// ([`crate::preprocess::tall::scale_side`]): reduced by its length, a scrolling
+/// screenshot of eight screens lost its letters and was stopped here.
 pub const GATE_SIDE: u32 = 1600;
 pub const MIN_SIDE: u32 = 1200;
+
+/// Most pixels of the gate's copy of a page longer than any screen (a screen's copy has
+/// 2.6 million at most): beyond, it is reduced to this many.
+const MAX_GATE_PIXELS: f32 = 8.0e6;
 
 /// Fewer text-like shapes than this and the image cannot show a screen. Set far below what
 /// any screen of the DEV corpora showed (positives: 45 at least, UIs of other systems
@@ -119,12 +125,13 @@ fn evaluate(full: &GrayImage, stop_at: Option<usize>) -> GateEvidence {
 /// `gray` brought to the gate's scale (borrowed when already there).
 fn reduced_gray(gray: &GrayImage) -> Cow<'_, GrayImage> {
     let (w, h) = gray.dimensions();
-    let long = w.max(h);
-    let target = long.clamp(MIN_SIDE, GATE_SIDE);
-    if long == target {
+    let side = crate::preprocess::tall::scale_side(w, h);
+    let target = side.clamp(MIN_SIDE, GATE_SIDE);
+    let area = w as f32 * h as f32;
+    if side == target && area <= MAX_GATE_PIXELS {
         return Cow::Borrowed(gray);
     }
-    let s = target as f32 / long as f32;
+    let s = (target as f32 / side as f32).min((MAX_GATE_PIXELS / area).sqrt());
     let (nw, nh) = (
         ((w as f32 * s).round() as u32).max(1),
         ((h as f32 * s).round() as u32).max(1),
@@ -654,6 +661,12 @@ mod tests {
             whole.text_shapes >= 200 && whole.text_shapes > g.text_shapes,
             "{whole:?}"
         );
+        // The same page at the top of a capture sixteen times as long, as a scrolling
+        // screenshot gives: its letters keep their size (reduced by its length, they fell
+        // below a glyph's and it was stopped).
+        let mut long = GrayImage::from_pixel(1000, 11200, Luma([245]));
+        image::imageops::replace(&mut long, &img, 0, 0);
+        assert!(check(&DynamicImage::ImageLuma8(long)).passed);
         // Light text on a dark panel counts too.
         image::imageops::invert(&mut img);
         assert!(check(&DynamicImage::ImageLuma8(img)).passed);

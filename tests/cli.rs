@@ -277,3 +277,33 @@ fn a_page_registered_as_public_is_no_longer_evidence() {
     );
     let _ = std::fs::remove_dir_all(&models);
 }
+
+#[test]
+fn a_scrolling_screenshot_many_screens_tall_is_read_at_a_screens_scale() {
+    // The bundled system's two pages stacked eight screens tall (1366 x 6144), as a
+    // full-page capture gives: reduced by its length it lost its letters (the gate stopped
+    // it as textless); read by its width, in bands, it is the system's page.
+    let pages: Vec<image::RgbImage> = ["dashboard.png", "cases.png"]
+        .iter()
+        .map(|n| {
+            image::open(repo().join("test-images/enroll/fernhill-casedesk").join(n))
+                .expect("fixture")
+                .to_rgb8()
+        })
+        .collect();
+    let (w, h) = pages[0].dimensions();
+    let mut tall = image::RgbImage::new(w, h * 8);
+    for k in 0..8 {
+        image::imageops::replace(&mut tall, &pages[(k % 2) as usize], 0, i64::from(h * k));
+    }
+    let dir = temp_dir("tall");
+    let path = dir.join("full-page.png");
+    tall.save(&path).expect("write the tall page");
+    let models = repo().join("models");
+    let out = leakshot(&["scan", "--models", path_str(&models), path_str(&path)]);
+    let recs = records(&out);
+    let rec = by_name(&recs, "full-page.png");
+    assert_eq!(rec["verdict"], "leak", "{rec:#}");
+    assert_eq!(rec["template"], "fernhill-casedesk");
+    let _ = std::fs::remove_dir_all(&dir);
+}

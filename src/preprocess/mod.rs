@@ -5,7 +5,8 @@
 //! scale to a target, instead of upscaling blindly (time grows with the pixel count).
 //! The steps live in their own files: grayscale and resizing (`gray.rs`), text height
 //! (`glyph.rs`), dark panels inverted (`polarity.rs`), sharpening and stretching
-//! (`contrast.rs`), and a photographed monitor found and rectified (`screen.rs`).
+//! (`contrast.rs`), a photographed monitor found and rectified (`screen.rs`), and pages
+//! longer than any screen scaled by their width and read in bands (`tall.rs`).
 
 use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
 
@@ -16,6 +17,7 @@ mod glyph;
 mod gray;
 mod polarity;
 pub mod screen;
+pub mod tall;
 
 pub use contrast::{stretch_contrast, stretch_contrast_counted, unsharp, unsharp_counted};
 pub use glyph::estimate_glyph_height;
@@ -24,7 +26,8 @@ pub use gray::{luma8, resize_gray};
 pub use polarity::{normalise_polarity, normalise_polarity_counted};
 pub use screen::Screen;
 
-/// Long side above which an image is first reduced: more pixels than this add cost, not text.
+/// Long side (for a page longer than any screen, its width: [`tall::scale_side`]) above
+/// which an image is first reduced: more pixels than this add cost, not text.
 pub const WORKING_MAX_SIDE: u32 = 3000;
 /// Median glyph height (pixels) we scale scanned images to for OCR. Tesseract reads best
 /// around here; larger costs time for little gain.
@@ -61,11 +64,14 @@ pub struct Prepared {
     /// bright part; all of a level one) that OCR reads once more with local thresholding:
     /// moire bands and glare defeat the global threshold, which reads screenshots best.
     pub ocr_local: Option<[u32; 4]>,
+    /// For a page many screens tall, the bands of `ocr_gray` OCR reads one by one instead
+    /// of all of it at once ([`tall::ocr_bands`]); empty for any other image.
+    pub ocr_bands: Vec<[u32; 4]>,
 }
 
 impl Prepared {
-    /// The images to OCR, `ocr_gray` first; their readings are united
-    /// ([`crate::ocr::OcrEngine::read_all`]).
+    /// The images to OCR, `ocr_gray` first (band by band, for a tall page); their readings
+    /// are united ([`crate::ocr::OcrEngine::read_all`]).
     pub fn ocr_inputs(&self) -> impl Iterator<Item = OcrInput<'_>> {
         let alt = self.ocr_alt.as_ref().map(|(image, factor)| OcrInput {
             factor: *factor,
@@ -76,9 +82,12 @@ impl Prepared {
             threshold: Threshold::Local,
             ..OcrInput::whole(&self.ocr_gray)
         });
-        std::iter::once(OcrInput::whole(&self.ocr_gray))
-            .chain(alt)
-            .chain(local)
+        let whole = (self.ocr_bands.is_empty()).then(|| OcrInput::whole(&self.ocr_gray));
+        let bands = self.ocr_bands.iter().map(|&band| OcrInput {
+            region: Some(band),
+            ..OcrInput::whole(&self.ocr_gray)
+        });
+        whole.into_iter().chain(bands).chain(alt).chain(local)
     }
 }
 
@@ -112,8 +121,9 @@ fn prepare_as(
 ) -> Prepared {
     let (width, height) = (image.width(), image.height());
     let long = width.max(height);
-    let work_scale = if long > WORKING_MAX_SIDE {
-        WORKING_MAX_SIDE as f32 / long as f32
+    let side = tall::scale_side(width, height);
+    let work_scale = if side > WORKING_MAX_SIDE {
+        WORKING_MAX_SIDE as f32 / side as f32
     } else {
         1.0
     };
@@ -153,7 +163,7 @@ fn prepare_as(
     let budget = if screen.is_some() {
         MAX_OCR_PIXELS * screen::MARGIN_AREA_FACTOR
     } else {
-        MAX_OCR_PIXELS
+        MAX_OCR_PIXELS * tall::budget_factor(width, height)
     };
     let cap = (budget / pixels).sqrt();
     // Near 1x, skip the resampling (it only blurs), unless the pixel cap needs it.
@@ -184,6 +194,7 @@ fn prepare_as(
     }
     normalise_polarity_counted(&mut ocr_gray, radius, screen.is_some(), levels.as_ref());
     let ocr_local = photographed.then_some(core);
+    let ocr_bands = tall::ocr_bands(&ocr_gray);
     let thumb_scale = (256.0 / long as f32).min(1.0);
     // Reduced in the decoded pixel format, then converted: no full-size RGB copy.
     let thumb = image
@@ -203,6 +214,7 @@ fn prepare_as(
         work_scale,
         ocr_alt,
         ocr_local,
+        ocr_bands,
     }
 }
 
