@@ -33,7 +33,7 @@ impl Default for DecodeLimits {
 
 /// A decoded image with what we learnt about the file.
 pub struct Decoded {
-    /// Pixels, EXIF orientation applied.
+    /// Pixels, EXIF orientation applied, and laid over white where not opaque.
     pub image: DynamicImage,
     /// Detected format, lower case (`png`, `jpeg`, ...).
     pub format: String,
@@ -92,7 +92,7 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    let mut image = over_white(DynamicImage::from_decoder(decoder).map_err(map_image_error)?);
     image.apply_orientation(orientation);
     if image.width() < 8 || image.height() < 8 {
         return Err(ImageError::TooSmall {
@@ -105,6 +105,33 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
         format: format!("{format:?}").to_lowercase(),
         bytes: bytes.len() as u64,
     })
+}
+
+/// `image` as a viewer shows it: pixels that are not opaque laid over white, as a browser
+/// lays a posted image on its page. A transparent pixel keeps whatever colour its encoder
+/// left, often black: read as stored, text drawn on a transparent background vanished
+/// into it. An opaque image is returned as it is.
+fn over_white(image: DynamicImage) -> DynamicImage {
+    if !image.color().has_alpha() {
+        return image;
+    }
+    let opaque = match &image {
+        DynamicImage::ImageRgba8(img) => img.pixels().all(|p| p[3] == u8::MAX),
+        DynamicImage::ImageLumaA8(img) => img.pixels().all(|p| p[1] == u8::MAX),
+        // Rarer formats with alpha are laid over white whatever their alpha.
+        _ => false,
+    };
+    if opaque {
+        return image;
+    }
+    let rgba = image.into_rgba8();
+    let rgb = image::RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, a] = rgba.get_pixel(x, y).0;
+        let a = u32::from(a);
+        let blend = |c: u8| ((u32::from(c) * a + 255 * (255 - a) + 127) / 255) as u8;
+        image::Rgb([blend(r), blend(g), blend(b)])
+    });
+    DynamicImage::ImageRgb8(rgb)
 }
 
 fn map_image_error(e: image::ImageError) -> ImageError {
@@ -172,6 +199,39 @@ mod tests {
             result,
             Err(ImageError::TooLarge { limit: 10, .. })
         ));
+    }
+
+    #[test]
+    fn transparent_pixels_are_laid_over_white_and_opaque_images_kept() {
+        // Black text drawn on a transparent background whose colour is black too.
+        let mut img = image::RgbaImage::from_pixel(40, 30, image::Rgba([0, 0, 0, 0]));
+        img.put_pixel(5, 5, image::Rgba([0, 0, 0, 255]));
+        img.put_pixel(6, 5, image::Rgba([200, 0, 0, 128]));
+        let mut bytes = Cursor::new(Vec::new());
+        DynamicImage::ImageRgba8(img)
+            .write_to(&mut bytes, image::ImageFormat::Png)
+            .unwrap();
+        let d = decode_bytes(bytes.get_ref(), &DecodeLimits::default()).unwrap();
+        let rgb = d.image.to_rgb8();
+        assert_eq!(
+            rgb.get_pixel(0, 0).0,
+            [255, 255, 255],
+            "transparent is white"
+        );
+        assert_eq!(rgb.get_pixel(5, 5).0, [0, 0, 0], "opaque ink stays");
+        assert_eq!(
+            rgb.get_pixel(6, 5).0,
+            [227, 127, 127],
+            "half-transparent red is pink"
+        );
+        // An opaque RGBA image keeps its pixels and its type.
+        let opaque = image::RgbaImage::from_pixel(40, 30, image::Rgba([10, 20, 30, 255]));
+        let mut bytes = Cursor::new(Vec::new());
+        DynamicImage::ImageRgba8(opaque.clone())
+            .write_to(&mut bytes, image::ImageFormat::Png)
+            .unwrap();
+        let d = decode_bytes(bytes.get_ref(), &DecodeLimits::default()).unwrap();
+        assert_eq!(d.image, DynamicImage::ImageRgba8(opaque));
     }
 
     #[test]
