@@ -147,10 +147,28 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("leakshot: error: {e:#}");
+            eprintln!("leakshot: error: {}", error_chain(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// `e` and its causes, each said once: the library's errors already end their message
+/// with their cause ("cannot read models folder X: No such file..."), which `{:#}` would
+/// print a second time.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -588,4 +606,25 @@ fn calibrate(
     let path = cal.save(&models)?;
     eprintln!("leakshot: wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_chain_says_each_cause_once() {
+        let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder");
+        let e = anyhow::Error::new(leakshot::error::ModelError::ReadDir {
+            path: "models".into(),
+            source: missing,
+        })
+        .context("loading models");
+        assert_eq!(
+            error_chain(&e),
+            "loading models: cannot read models folder models: no such folder"
+        );
+        let plain = anyhow::anyhow!("top").context("outer");
+        assert_eq!(error_chain(&plain), "outer: top");
+    }
 }
