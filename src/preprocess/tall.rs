@@ -19,6 +19,10 @@ pub const MAX_TALL_BUDGET: f32 = 3.0;
 /// read whole, as any screen is.
 pub const BAND_ASPECT: f32 = MAX_SCREEN_ASPECT;
 
+/// Most bands a page is read in: a needle of an image (a few pixels wide, thousands
+/// tall) gets fewer, taller bands rather than a Tesseract call per handful of rows.
+pub const MAX_BANDS: u32 = 32;
+
 /// Whether an image of `width` by `height` is longer than any screen.
 pub fn longer_than_a_screen(width: u32, height: u32) -> bool {
     let (long, short) = (width.max(height), width.min(height));
@@ -48,7 +52,7 @@ pub fn budget_factor(width: u32, height: u32) -> f32 {
 /// (dark pixels: text is dark on light by now), so that no line of text is cut in two.
 pub fn ocr_bands(img: &GrayImage) -> Vec<[u32; 4]> {
     let (w, h) = img.dimensions();
-    let nominal = (w as f32 * BAND_ASPECT) as u32;
+    let nominal = ((w as f32 * BAND_ASPECT) as u32).max(h / MAX_BANDS);
     if w == 0 || h <= nominal.saturating_mul(2) {
         return Vec::new();
     }
@@ -105,6 +109,13 @@ mod tests {
         }
         let [_, top, _, height] = bands[bands.len() - 1];
         assert_eq!(top + height, h);
+        // A needle of an image is read in a bounded number of bands.
+        let needle = ocr_bands(&GrayImage::from_pixel(10, 60_000, image::Luma([255])));
+        assert!(
+            (3..=MAX_BANDS as usize + 1).contains(&needle.len()),
+            "{}",
+            needle.len()
+        );
         // A screen, and a page of two bands, are read whole.
         assert!(ocr_bands(&GrayImage::new(1366, 768)).is_empty());
         assert!(ocr_bands(&GrayImage::new(100, 440)).is_empty());
