@@ -12,7 +12,7 @@ use leakshot::decode::{decode_file, DecodeLimits};
 use leakshot::preprocess::{
     estimate_glyph_height, luma8, normalise_polarity_counted, prepare_gray, resize_gray, screen,
     second_ocr_input, stretch_contrast_counted, tall, unsharp_counted, Prepared, MAX_OCR_PIXELS,
-    SCAN_GLYPH_HEIGHT, TYPICAL_GLYPH, WORKING_MAX_SIDE,
+    PHOTO_SHARPEN_SIGMA, SCAN_GLYPH_HEIGHT, TYPICAL_GLYPH, WORKING_MAX_SIDE,
 };
 use std::path::{Path, PathBuf};
 
@@ -128,7 +128,7 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
     laps.lap(5);
     let glyph_ocr = glyph_work.map_or(TYPICAL_GLYPH, |h| h * extra);
     if screen.is_some() {
-        levels = unsharp_counted(&mut ocr_gray, glyph_ocr * 0.5, 2.0).or(levels);
+        levels = unsharp_counted(&mut ocr_gray, glyph_ocr * PHOTO_SHARPEN_SIGMA, 2.0).or(levels);
     }
     laps.lap(6);
     let radius = (glyph_ocr * 2.0).max(10.0) as u32;
