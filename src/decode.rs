@@ -77,6 +77,9 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
     if bytes.is_empty() {
         return Err(ImageError::Empty);
     }
+    if let Some(name) = unsupported_format(bytes) {
+        return Err(ImageError::UnsupportedFormat(name));
+    }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(ImageError::Read)?;
@@ -105,6 +108,25 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
         format: format!("{format:?}").to_lowercase(),
         bytes: bytes.len() as u64,
     })
+}
+
+/// The name of a known image format this build cannot decode, from the file's first bytes:
+/// HEIC and AVIF (an ISO media file whose `ftyp` box names the brand) and JPEG XL. Phone
+/// cameras and image sites produce them; the analyst is told what the file is, not only
+/// that it is not a supported one.
+fn unsupported_format(bytes: &[u8]) -> Option<&'static str> {
+    const JXL_CONTAINER: &[u8] = b"\0\0\0\x0cJXL \r\n\x87\n";
+    if bytes.starts_with(&[0xff, 0x0a]) || bytes.starts_with(JXL_CONTAINER) {
+        return Some("JPEG XL");
+    }
+    let brand = bytes.get(4..12).filter(|b| b.starts_with(b"ftyp"))?;
+    match &brand[4..] {
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
+            Some("HEIC/HEIF")
+        }
+        b"avif" | b"avis" => Some("AVIF"),
+        _ => None,
+    }
 }
 
 /// `image` as a viewer shows it: pixels that are not opaque laid over white, as a browser
@@ -232,6 +254,32 @@ mod tests {
             .unwrap();
         let d = decode_bytes(bytes.get_ref(), &DecodeLimits::default()).unwrap();
         assert_eq!(d.image, DynamicImage::ImageRgba8(opaque));
+    }
+
+    #[test]
+    fn formats_this_build_cannot_decode_are_named() {
+        let limits = DecodeLimits::default();
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
+        let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
+        let jxl = [0xff, 0x0a, 0xfa, 0x7f];
+        for (bytes, name) in [
+            (&heic[..], "HEIC/HEIF"),
+            (&avif[..], "AVIF"),
+            (&jxl[..], "JPEG XL"),
+        ] {
+            let err = decode_bytes(bytes, &limits).err().expect("refused");
+            assert!(
+                matches!(err, ImageError::UnsupportedFormat(n) if n == name),
+                "{err}"
+            );
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+        // An MP4 is an ISO media file too, but no image.
+        let mp4 = b"\0\0\0\x18ftypisom\0\0\0\0isomiso2";
+        assert!(matches!(
+            decode_bytes(mp4, &limits),
+            Err(ImageError::UnknownFormat)
+        ));
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub enum ImageError {
     TooLarge { size: u64, limit: u64 },
     #[error("not a supported image format")]
     UnknownFormat,
+    #[error("{0} image: this build cannot decode it; convert it to PNG or JPEG first")]
+    UnsupportedFormat(&'static str),
     #[error("cannot decode image: {0}")]
     Decode(String),
     #[error("image dimensions {width}x{height} exceed the decoder limits")]

@@ -13,7 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// File extensions picked up when walking a folder. Files named explicitly are always taken.
-pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff"];
+/// Formats leakshot cannot decode (HEIC, AVIF, JPEG XL: phone cameras and image sites
+/// produce them) are picked up too, so that each gets a record saying so instead of being
+/// passed over in silence.
+pub const IMAGE_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif", "avif", "jxl",
+];
 
 /// One item to analyse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,14 +194,15 @@ mod tests {
     fn walks_folders_sorted_and_keeps_explicit_files() {
         let dir = std::env::temp_dir().join(format!("leakshot-ingest-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub")).unwrap();
-        for name in ["b.png", "a.jpg", "notes.txt", "sub/c.webp"] {
+        // A phone's HEIC photo is taken too: its record will say it cannot be decoded.
+        for name in ["b.png", "a.jpg", "notes.txt", "sub/c.webp", "sub/d.HEIC"] {
             std::fs::write(dir.join(name), b"x").unwrap();
         }
         let explicit = dir.join("notes.txt");
         let found: Vec<_> = walk(&[dir.clone(), explicit.clone()])
             .map(|i| i.path().strip_prefix(&dir).unwrap().to_path_buf())
             .collect();
-        let expect: Vec<PathBuf> = ["a.jpg", "b.png", "sub/c.webp", "notes.txt"]
+        let expect: Vec<PathBuf> = ["a.jpg", "b.png", "sub/c.webp", "sub/d.HEIC", "notes.txt"]
             .iter()
             .map(PathBuf::from)
             .collect();
