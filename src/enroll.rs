@@ -175,6 +175,36 @@ pub fn build_template(
     }
 }
 
+/// Least share of the smaller reference's distinct words that another reference shows too
+/// for the two to be taken as one page enrolled twice. Different pages of the corpora's 17
+/// systems share 0.29-0.55 of them (their chrome); two shots of one page, nearly all.
+pub const SAME_PAGE_SHARE: f32 = 0.8;
+
+/// Pairs of references (their indices, and the share of the smaller one's distinct words
+/// the other shows too) that are one page enrolled twice. What every page shows is taken
+/// as the system's chrome, so the same page twice makes all its content chrome and its
+/// data (names, case numbers) organisation words: the analyst is warned.
+pub fn same_page_pairs(references: &[(String, ImageFingerprint)]) -> Vec<(usize, usize, f32)> {
+    let words: Vec<HashSet<&str>> = references
+        .iter()
+        .map(|(_, fp)| fp.tokens.iter().map(|t| t.text.as_str()).collect())
+        .collect();
+    let mut pairs = Vec::new();
+    for (i, a) in words.iter().enumerate() {
+        for (j, b) in words.iter().enumerate().skip(i + 1) {
+            let smaller = a.len().min(b.len());
+            if smaller == 0 {
+                continue;
+            }
+            let share = a.intersection(b).count() as f32 / smaller as f32;
+            if share >= SAME_PAGE_SHARE {
+                pairs.push((i, j, share));
+            }
+        }
+    }
+    pairs
+}
+
 /// Tokens every reference shows in one place: at the same height, and at the same
 /// distance from the left edge or from the right one (right-aligned bars keep their place
 /// from the right when the screens differ in width). Tolerances allow for OCR's boxes.
@@ -410,6 +440,37 @@ mod tests {
             look: Default::default(),
             screen: None,
         }
+    }
+
+    #[test]
+    fn the_same_page_enrolled_twice_is_found() {
+        let home = [
+            "hcc",
+            "dashboard",
+            "harbour",
+            "invoice",
+            "projects",
+            "total",
+        ];
+        let again = [
+            "hcc",
+            "dashboard",
+            "harbour",
+            "invoice",
+            "projects",
+            "totai",
+        ];
+        let other = ["hcc", "dashboard", "harbour", "tickets", "open", "closed"];
+        let refs = vec![
+            ("home.png".to_string(), fp(&home)),
+            ("other.png".to_string(), fp(&other)),
+            ("home-again.png".to_string(), fp(&again)),
+        ];
+        let pairs = same_page_pairs(&refs);
+        assert_eq!(pairs.len(), 1, "{pairs:?}");
+        let (i, j, share) = pairs[0];
+        assert_eq!((i, j), (0, 2));
+        assert!((share - 5.0 / 6.0).abs() < 1e-6, "{share}");
     }
 
     #[test]

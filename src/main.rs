@@ -258,6 +258,7 @@ fn enroll(
 ) -> Result<ExitCode> {
     leakshot::template::template_path(&models, &name)?;
     let refs = fingerprint_references(&images)?;
+    warn_about_references(&refs);
     let template = leakshot::enroll::build_template(&name, refs, &org);
     let chrome = template.vocabulary.iter().filter(|e| e.chrome).count();
     let org_words: Vec<&str> = template
@@ -275,6 +276,27 @@ fn enroll(
         org_words.join(" ")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tells the analyst when the references cannot show what the system's pages share (its
+/// chrome): one page alone, or the same page enrolled twice.
+fn warn_about_references(refs: &[(String, ImageFingerprint)]) {
+    if refs.len() == 1 {
+        eprintln!(
+            "leakshot: warning: one page enrolled: with two or more different pages of the \
+             system, what they share (its chrome) is learnt, and its other pages are recognised"
+        );
+    }
+    for (i, j, share) in leakshot::enroll::same_page_pairs(refs) {
+        eprintln!(
+            "leakshot: warning: {} and {} show nearly the same words ({:.0}% of the smaller \
+             one's): enroll different pages of the system; what every page shows is taken as \
+             its chrome, so one page twice makes its data (names, numbers) organisation words",
+            refs[i].0,
+            refs[j].0,
+            share * 100.0
+        );
+    }
 }
 
 /// What `scan` and `watch` scan.
