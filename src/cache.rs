@@ -273,6 +273,7 @@ mod tests {
                 height: 80,
                 format: "png".into(),
                 bytes: 1234,
+                frame: None,
             },
             gate: None,
             fingerprint: Some(StoredFingerprint {

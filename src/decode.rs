@@ -6,7 +6,7 @@
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::error::ImageError;
 
@@ -39,7 +39,25 @@ pub struct Decoded {
     pub format: String,
     /// File size in bytes.
     pub bytes: u64,
+    /// For an animation (GIF, WebP, APNG), the frame `image` is (0 the first); `None` for
+    /// a still image.
+    pub frame: Option<usize>,
 }
+
+/// Most frames of an animation looked at for the one that shows the most.
+pub const MAX_ANIMATION_FRAMES: usize = 64;
+
+/// Most pixels of an animation's frames looked at, summed: 64 frames of a 1920 x 1080
+/// recording, fewer of a larger canvas (each frame is decoded whole on it).
+pub const MAX_ANIMATION_PIXELS: u64 = 64 * 1920 * 1080;
+
+/// Largest canvas whose frames are looked at: twice a 4K screen's. Beyond, no screen
+/// recording is that large, and the decoder would hold three frames of it at once.
+pub const MAX_SEARCHED_CANVAS: u64 = 2 * 3840 * 2160;
+
+/// How much more detail than the first frame a later one must show to be analysed
+/// instead: frames of a screen recording that differ only by a cursor keep the first.
+const BUSIER_FRAME: f64 = 1.25;
 
 /// Reads and decodes `path`. The file is read once into memory (bounded by the limits).
 pub fn decode_file(path: &Path, limits: &DecodeLimits) -> Result<Decoded, ImageError> {
@@ -84,6 +102,10 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
         .with_guessed_format()
         .map_err(ImageError::Read)?;
     let format = reader.format().ok_or(ImageError::UnknownFormat)?;
+    let animated = matches!(
+        format,
+        ImageFormat::Gif | ImageFormat::WebP | ImageFormat::Png
+    );
     let mut decoder_limits = Limits::default();
     decoder_limits.max_image_width = Some(limits.max_dimension);
     decoder_limits.max_image_height = Some(limits.max_dimension);
@@ -95,7 +117,17 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = over_white(DynamicImage::from_decoder(decoder).map_err(map_image_error)?);
+    let first = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    // The first frame was decoded under the limits; later ones are as large (the canvas).
+    let (frame, image) = match animated
+        .then(|| busiest_frame(bytes, format, &first))
+        .flatten()
+    {
+        Some((index, Some(busier))) => (Some(index), busier),
+        Some((index, None)) => (Some(index), first),
+        None => (None, first),
+    };
+    let mut image = over_white(image);
     image.apply_orientation(orientation);
     if image.width() < 8 || image.height() < 8 {
         return Err(ImageError::TooSmall {
@@ -107,7 +139,103 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
         image,
         format: format!("{format:?}").to_lowercase(),
         bytes: bytes.len() as u64,
+        frame,
     })
+}
+
+/// The frames of the animation in `bytes`, if it is one; `None` for a still image or one
+/// whose frames cannot be read.
+fn animation_frames(bytes: &[u8], format: ImageFormat) -> Option<image::Frames<'_>> {
+    let cursor = Cursor::new(bytes);
+    match format {
+        ImageFormat::Gif => image::codecs::gif::GifDecoder::new(cursor)
+            .ok()
+            .map(|d| d.into_frames()),
+        ImageFormat::WebP => image::codecs::webp::WebPDecoder::new(cursor)
+            .ok()
+            .filter(|d| d.has_animation())
+            .map(|d| d.into_frames()),
+        ImageFormat::Png => {
+            let d = image::codecs::png::PngDecoder::new(cursor).ok()?;
+            if !d.is_apng().ok()? {
+                return None;
+            }
+            d.apng().ok().map(|d| d.into_frames())
+        }
+        _ => None,
+    }
+}
+
+/// For an animation, the frame to analyse among its first [`MAX_ANIMATION_FRAMES`] (fewer
+/// on a large canvas: [`MAX_ANIMATION_PIXELS`]): the
+/// one that shows the most detail, when that is a later frame showing clearly more than
+/// `first` (a screen recording may open on a blank or fading frame, a title card, a
+/// loading spinner), with its index; `(0, None)` when the first frame stands. Only the
+/// best frame so far is kept, so memory stays two frames. `None` for a still image, and
+/// for an animation on a canvas above [`MAX_SEARCHED_CANVAS`] (its first frame stands).
+/// A frame that cannot be read ends the search.
+fn busiest_frame(
+    bytes: &[u8],
+    format: ImageFormat,
+    first: &DynamicImage,
+) -> Option<(usize, Option<DynamicImage>)> {
+    let canvas = u64::from(first.width()) * u64::from(first.height());
+    if canvas > MAX_SEARCHED_CANVAS {
+        return None;
+    }
+    let frames = animation_frames(bytes, format)?;
+    let looked_at = (MAX_ANIMATION_PIXELS / canvas.max(1)).clamp(2, MAX_ANIMATION_FRAMES as u64);
+    // Animations decode as RGBA: no copy of the first frame to measure it.
+    let floor = BUSIER_FRAME
+        * match first {
+            DynamicImage::ImageRgba8(img) => detail(img),
+            other => detail(&other.to_rgba8()),
+        };
+    let mut seen = 0;
+    let mut best: Option<(usize, f64, image::RgbaImage)> = None;
+    for (index, frame) in frames.take(looked_at as usize).enumerate() {
+        seen = index + 1;
+        let Ok(frame) = frame else { break };
+        if index == 0 {
+            continue;
+        }
+        let buffer = frame.into_buffer();
+        if buffer.dimensions() != (first.width(), first.height()) {
+            break;
+        }
+        let d = detail(&buffer);
+        if d > floor && best.as_ref().is_none_or(|(_, b, _)| d > *b) {
+            best = Some((index, d, buffer));
+        }
+    }
+    match best {
+        Some((index, _, buffer)) => Some((index, Some(DynamicImage::ImageRgba8(buffer)))),
+        None => (seen > 1).then_some((0, None)),
+    }
+}
+
+/// Mean absolute difference between horizontally adjacent pixels' luma (every other
+/// row): text and UI edges make it high, a blank, faded or flat frame low.
+fn detail(frame: &image::RgbaImage) -> f64 {
+    let luma = |p: &image::Rgba<u8>| {
+        let [r, g, b, a] = p.0;
+        // Laid over white, as the frame will be.
+        let over = |c: u8| (u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a))) / 255;
+        (over(r) * 2 + over(g) * 5 + over(b)) / 8
+    };
+    let (mut sum, mut count) = (0u64, 0u64);
+    for row in frame.rows().step_by(2) {
+        let mut previous = None;
+        for p in row {
+            let l = luma(p);
+            if let Some(q) = previous {
+                sum += u64::from(l.abs_diff(q));
+                count += 1;
+            }
+            previous = Some(l);
+        }
+    }
+    sum as f64 / count.max(1) as f64
 }
 
 /// The name of a known image format this build cannot decode, from the file's first bytes:
@@ -280,6 +408,50 @@ mod tests {
             decode_bytes(mp4, &limits),
             Err(ImageError::UnknownFormat)
         ));
+    }
+
+    /// A GIF of `frames`, 100 ms each.
+    fn gif(frames: &[image::RgbaImage]) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut encoder = image::codecs::gif::GifEncoder::new(&mut out);
+            for f in frames {
+                let delay = image::Delay::from_numer_denom_ms(100, 1);
+                encoder
+                    .encode_frame(image::Frame::from_parts(f.clone(), 0, 0, delay))
+                    .unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn an_animation_is_analysed_at_the_frame_that_shows_most() {
+        let limits = DecodeLimits::default();
+        let blank = image::RgbaImage::from_pixel(64, 48, image::Rgba([255, 255, 255, 255]));
+        // Rows of dark "letters", as a page's text.
+        let page = image::RgbaImage::from_fn(64, 48, |x, y| {
+            let ink = y % 8 < 4 && x % 3 != 0;
+            image::Rgba(if ink {
+                [0, 0, 0, 255]
+            } else {
+                [255, 255, 255, 255]
+            })
+        });
+        // A screen recording that opens on a blank frame: the page is analysed.
+        let d = decode_bytes(&gif(&[blank.clone(), blank.clone(), page.clone()]), &limits).unwrap();
+        assert_eq!(d.frame, Some(2));
+        assert_eq!(d.image.to_rgba8(), page);
+        // The page first, then blank: the first frame stands.
+        let d = decode_bytes(&gif(&[page.clone(), blank.clone()]), &limits).unwrap();
+        assert_eq!(d.frame, Some(0));
+        assert_eq!(d.image.to_rgba8(), page);
+        // A still image names no frame; neither does a GIF of one frame.
+        assert_eq!(
+            decode_bytes(&png_bytes(40, 30), &limits).unwrap().frame,
+            None
+        );
+        assert_eq!(decode_bytes(&gif(&[page]), &limits).unwrap().frame, None);
     }
 
     #[test]

@@ -159,6 +159,10 @@ pub struct ImageInfo {
     pub height: u32,
     pub format: String,
     pub bytes: u64,
+    /// For an animation, the frame analysed (0 the first: a later one when it shows
+    /// clearly more); null for a still image.
+    #[serde(default)]
+    pub frame: Option<usize>,
 }
 
 /// The evidence behind a verdict, for the best template.

@@ -307,3 +307,31 @@ fn a_scrolling_screenshot_many_screens_tall_is_read_at_a_screens_scale() {
     assert_eq!(rec["template"], "fernhill-casedesk");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_screen_recording_that_opens_on_a_blank_frame_is_read_at_the_page() {
+    // A GIF whose first frame is blank (a recording fading in), then the reports page.
+    let page = image::open(repo().join("test-images/posted/positive-reports-page.jpg"))
+        .expect("fixture")
+        .to_rgba8();
+    let blank = image::RgbaImage::from_pixel(page.width(), page.height(), image::Rgba([255; 4]));
+    let dir = temp_dir("gif");
+    let path = dir.join("recording.gif");
+    {
+        let file = std::fs::File::create(&path).expect("create gif");
+        let mut encoder = image::codecs::gif::GifEncoder::new_with_speed(file, 30);
+        for frame in [blank, page] {
+            let delay = image::Delay::from_numer_denom_ms(500, 1);
+            encoder
+                .encode_frame(image::Frame::from_parts(frame, 0, 0, delay))
+                .expect("gif frame");
+        }
+    }
+    let models = repo().join("models");
+    let out = leakshot(&["scan", "--models", path_str(&models), path_str(&path)]);
+    let recs = records(&out);
+    let rec = by_name(&recs, "recording.gif");
+    assert_eq!(rec["image"]["frame"], 1, "{rec:#}");
+    assert_eq!(rec["verdict"], "leak", "{rec:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

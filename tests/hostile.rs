@@ -365,15 +365,19 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
         image::codecs::webp::WebPDecoder::new(Cursor::new(animated_webp_case.bytes.as_slice()))
             .expect("animated.webp parses");
     assert!(webp_decoder.has_animation());
-    // leakshot analyses the first frame (lossless, composited on the canvas: within 1-2
-    // levels of the first image, far from the second).
-    let first = leakshot::decode::decode_bytes(
+    // leakshot analyses the frame it names (lossless, composited on the canvas: within 1-2
+    // levels of that frame's image, far from the other one).
+    let decoded = leakshot::decode::decode_bytes(
         &animated_webp_case.bytes,
         &leakshot::decode::DecodeLimits::default(),
     )
-    .expect("animated.webp decodes")
-    .image
-    .to_rgb8();
+    .expect("animated.webp decodes");
+    let (rgb, shifted) = match decoded.frame {
+        Some(0) => (rgb, shifted),
+        Some(1) => (shifted, rgb),
+        other => panic!("animated.webp analysed as frame {other:?}"),
+    };
+    let first = decoded.image.to_rgb8();
     let distance = |a: &Rgb<u8>, b: &Rgb<u8>| {
         a.0.iter()
             .zip(b.0)
@@ -385,11 +389,11 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
         let got = first.get_pixel(x, y);
         assert!(
             distance(got, rgb.get_pixel(x, y)) <= 2,
-            "frame 1 at {x},{y}: {got:?}"
+            "the frame analysed at {x},{y}: {got:?}"
         );
         assert!(
             distance(got, shifted.get_pixel(x, y)) > 8,
-            "not frame 2 at {x},{y}"
+            "not the other frame at {x},{y}"
         );
     }
     let cmyk_case = cases

@@ -381,6 +381,7 @@ impl Scanner {
             height: decoded.image.height(),
             format: decoded.format.clone(),
             bytes: decoded.bytes,
+            frame: decoded.frame,
         };
         // One grey copy for the gate and preprocessing (timed with the gate when it runs).
         let gray = luma8(&decoded.image);
