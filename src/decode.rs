@@ -21,6 +21,17 @@ pub struct DecodeLimits {
     pub max_alloc: u64,
 }
 
+impl DecodeLimits {
+    /// The `image` crate's form of these limits, for each decoder made.
+    fn decoder_limits(&self) -> Limits {
+        let mut decoder_limits = Limits::default();
+        decoder_limits.max_image_width = Some(self.max_dimension);
+        decoder_limits.max_image_height = Some(self.max_dimension);
+        decoder_limits.max_alloc = Some(self.max_alloc);
+        decoder_limits
+    }
+}
+
 impl Default for DecodeLimits {
     fn default() -> Self {
         DecodeLimits {
@@ -106,12 +117,8 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
         format,
         ImageFormat::Gif | ImageFormat::WebP | ImageFormat::Png
     );
-    let mut decoder_limits = Limits::default();
-    decoder_limits.max_image_width = Some(limits.max_dimension);
-    decoder_limits.max_image_height = Some(limits.max_dimension);
-    decoder_limits.max_alloc = Some(limits.max_alloc);
     let mut reader = reader;
-    reader.limits(decoder_limits);
+    reader.limits(limits.decoder_limits());
     let mut decoder = reader.into_decoder().map_err(map_image_error)?;
     // A broken EXIF block must not cost the image: fall back to no rotation.
     let orientation = decoder
@@ -120,7 +127,7 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
     let first = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
     // The first frame was decoded under the limits; later ones are as large (the canvas).
     let (frame, image) = match animated
-        .then(|| busiest_frame(bytes, format, &first))
+        .then(|| busiest_frame(bytes, format, &first, limits))
         .flatten()
     {
         Some((index, Some(busier))) => (Some(index), busier),
@@ -143,20 +150,29 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
     })
 }
 
-/// The frames of the animation in `bytes`, if it is one; `None` for a still image or one
-/// whose frames cannot be read.
-fn animation_frames(bytes: &[u8], format: ImageFormat) -> Option<image::Frames<'_>> {
+/// The frames of the animation in `bytes`, if it is one, each decoded under `limits` (a
+/// frame may claim a larger size than the canvas); `None` for a still image or one whose
+/// frames cannot be read.
+fn animation_frames<'a>(
+    bytes: &'a [u8],
+    format: ImageFormat,
+    limits: &DecodeLimits,
+) -> Option<image::Frames<'a>> {
     let cursor = Cursor::new(bytes);
     match format {
-        ImageFormat::Gif => image::codecs::gif::GifDecoder::new(cursor)
-            .ok()
-            .map(|d| d.into_frames()),
-        ImageFormat::WebP => image::codecs::webp::WebPDecoder::new(cursor)
-            .ok()
-            .filter(|d| d.has_animation())
-            .map(|d| d.into_frames()),
+        ImageFormat::Gif => {
+            let mut d = image::codecs::gif::GifDecoder::new(cursor).ok()?;
+            d.set_limits(limits.decoder_limits()).ok()?;
+            Some(d.into_frames())
+        }
+        ImageFormat::WebP => {
+            let mut d = image::codecs::webp::WebPDecoder::new(cursor).ok()?;
+            d.set_limits(limits.decoder_limits()).ok()?;
+            d.has_animation().then(|| d.into_frames())
+        }
         ImageFormat::Png => {
-            let d = image::codecs::png::PngDecoder::new(cursor).ok()?;
+            let mut d = image::codecs::png::PngDecoder::new(cursor).ok()?;
+            d.set_limits(limits.decoder_limits()).ok()?;
             if !d.is_apng().ok()? {
                 return None;
             }
@@ -166,24 +182,25 @@ fn animation_frames(bytes: &[u8], format: ImageFormat) -> Option<image::Frames<'
     }
 }
 
-/// For an animation, the frame to analyse among its first [`MAX_ANIMATION_FRAMES`] (fewer
-/// on a large canvas: [`MAX_ANIMATION_PIXELS`]): the
-/// one that shows the most detail, when that is a later frame showing clearly more than
-/// `first` (a screen recording may open on a blank or fading frame, a title card, a
-/// loading spinner), with its index; `(0, None)` when the first frame stands. Only the
-/// best frame so far is kept, so memory stays two frames. `None` for a still image, and
-/// for an animation on a canvas above [`MAX_SEARCHED_CANVAS`] (its first frame stands).
-/// A frame that cannot be read ends the search.
+/// For an animation, the frame to analyse: among its first [`MAX_ANIMATION_FRAMES`]
+/// (fewer on a large canvas, [`MAX_ANIMATION_PIXELS`]), the one that shows the most
+/// detail, when that is a later frame showing clearly more than `first` (a screen
+/// recording may open on a blank or fading frame, a title card, a loading spinner), with
+/// its index; `(0, None)` when the first frame stands. Only the best frame so far is
+/// kept. `None` for a still image, and for an animation on a canvas above
+/// [`MAX_SEARCHED_CANVAS`] (its first frame stands). A frame that cannot be read ends
+/// the search.
 fn busiest_frame(
     bytes: &[u8],
     format: ImageFormat,
     first: &DynamicImage,
+    limits: &DecodeLimits,
 ) -> Option<(usize, Option<DynamicImage>)> {
     let canvas = u64::from(first.width()) * u64::from(first.height());
     if canvas > MAX_SEARCHED_CANVAS {
         return None;
     }
-    let frames = animation_frames(bytes, format)?;
+    let frames = animation_frames(bytes, format, limits)?;
     let looked_at = (MAX_ANIMATION_PIXELS / canvas.max(1)).clamp(2, MAX_ANIMATION_FRAMES as u64);
     // Animations decode as RGBA: no copy of the first frame to measure it.
     let floor = BUSIER_FRAME

@@ -286,7 +286,28 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
             encode(&DynamicImage::ImageLumaA8(grey_alpha), ImageFormat::Png),
             full(),
         ),
-        case("animated.gif", animated, full()),
+        case("animated.gif", animated.clone(), full()),
+        // An animation whose later frames claim sizes past the limits (a small file: the
+        // frames hold next to no data): looking for its busiest frame must not allocate
+        // them. The first frame stands.
+        case(
+            "animated-frames-60000.gif",
+            {
+                let mut bytes = animated[..animated.len() - 1].to_vec();
+                for side in [60_000u16, 16_000] {
+                    // Graphic control extension, then an image descriptor at (0, 0), no
+                    // local colour table, and an LZW stream of a clear and an end code.
+                    bytes.extend([0x21, 0xf9, 0x04, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x2c]);
+                    bytes.extend([0, 0, 0, 0]);
+                    bytes.extend(side.to_le_bytes());
+                    bytes.extend(side.to_le_bytes());
+                    bytes.extend([0x00, 0x02, 0x02, 0x4c, 0x01, 0x00]);
+                }
+                bytes.push(0x3b);
+                bytes
+            },
+            full(),
+        ),
         case("x.png/inside.png", png.clone(), full()),
         Case {
             name: PathBuf::from(std::ffi::OsStr::from_bytes(b"not-utf8-\xff.png")),
