@@ -125,13 +125,23 @@ fn evaluate(full: &GrayImage, stop_at: Option<usize>) -> GateEvidence {
 /// `gray` brought to the gate's scale (borrowed when already there).
 fn reduced_gray(gray: &GrayImage) -> Cow<'_, GrayImage> {
     let (w, h) = gray.dimensions();
+    let long = w.max(h);
+    let by_long_side = long.clamp(MIN_SIDE, GATE_SIDE) as f32 / long as f32;
     let side = crate::preprocess::tall::scale_side(w, h);
-    let target = side.clamp(MIN_SIDE, GATE_SIDE);
     let area = w as f32 * h as f32;
-    if side == target && area <= MAX_GATE_PIXELS {
+    let s = if side == long {
+        by_long_side
+    } else {
+        // A page longer than a screen: its width to the gate's side, but enlarged no
+        // more than its length would have it (a narrow strip's letters would outgrow a
+        // glyph's size), and within the pixel cap.
+        (side.clamp(MIN_SIDE, GATE_SIDE) as f32 / side as f32)
+            .min(by_long_side.max(1.0))
+            .min((MAX_GATE_PIXELS / area).sqrt())
+    };
+    if s == 1.0 {
         return Cow::Borrowed(gray);
     }
-    let s = (target as f32 / side as f32).min((MAX_GATE_PIXELS / area).sqrt());
     let (nw, nh) = (
         ((w as f32 * s).round() as u32).max(1),
         ((h as f32 * s).round() as u32).max(1),
@@ -667,6 +677,9 @@ mod tests {
         let mut long = GrayImage::from_pixel(1000, 11200, Luma([245]));
         image::imageops::replace(&mut long, &img, 0, 0);
         assert!(check(&DynamicImage::ImageLuma8(long)).passed);
+        // A narrow strip of it (a sidebar cut out) is not enlarged past letter size.
+        let strip = image::imageops::crop_imm(&img, 0, 0, 150, 700).to_image();
+        assert!(check(&DynamicImage::ImageLuma8(strip)).passed);
         // Light text on a dark panel counts too.
         image::imageops::invert(&mut img);
         assert!(check(&DynamicImage::ImageLuma8(img)).passed);
