@@ -113,10 +113,6 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
         .with_guessed_format()
         .map_err(ImageError::Read)?;
     let format = reader.format().ok_or(ImageError::UnknownFormat)?;
-    let animated = matches!(
-        format,
-        ImageFormat::Gif | ImageFormat::WebP | ImageFormat::Png
-    );
     let mut reader = reader;
     reader.limits(limits.decoder_limits());
     let mut decoder = reader.into_decoder().map_err(map_image_error)?;
@@ -126,10 +122,7 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let first = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
     // The first frame was decoded under the limits; later ones are as large (the canvas).
-    let (frame, image) = match animated
-        .then(|| busiest_frame(bytes, format, &first, limits))
-        .flatten()
-    {
+    let (frame, image) = match busiest_frame(bytes, format, &first, limits) {
         Some((index, Some(busier))) => (Some(index), busier),
         Some((index, None)) => (Some(index), first),
         None => (None, first),
@@ -182,14 +175,14 @@ fn animation_frames<'a>(
     }
 }
 
-/// For an animation, the frame to analyse: among its first [`MAX_ANIMATION_FRAMES`]
-/// (fewer on a large canvas, [`MAX_ANIMATION_PIXELS`]), the one that shows the most
-/// detail, when that is a later frame showing clearly more than `first` (a screen
-/// recording may open on a blank or fading frame, a title card, a loading spinner), with
-/// its index; `(0, None)` when the first frame stands. Only the best frame so far is
-/// kept. `None` for a still image, and for an animation on a canvas above
-/// [`MAX_SEARCHED_CANVAS`] (its first frame stands). A frame that cannot be read ends
-/// the search.
+/// For an animation (GIF, WebP, APNG; any other format is a still image), the frame to
+/// analyse: among its first [`MAX_ANIMATION_FRAMES`] (fewer on a large canvas,
+/// [`MAX_ANIMATION_PIXELS`]), the one that shows the most detail, when that is a later
+/// frame showing clearly more than `first` (a screen recording may open on a blank or
+/// fading frame, a title card, a loading spinner), with its index; `(0, None)` when the
+/// first frame stands. Only the best frame so far is kept. `None` for a still image, and
+/// for an animation on a canvas above [`MAX_SEARCHED_CANVAS`] (its first frame stands).
+/// A frame that cannot be read ends the search.
 fn busiest_frame(
     bytes: &[u8],
     format: ImageFormat,
@@ -237,7 +230,7 @@ fn detail(frame: &image::RgbaImage) -> f64 {
     let luma = |p: &image::Rgba<u8>| {
         let [r, g, b, a] = p.0;
         // Laid over white, as the frame will be.
-        let over = |c: u8| (u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a))) / 255;
+        let over = |c: u8| u32::from(over_white_level(c, a));
         (over(r) * 2 + over(g) * 5 + over(b)) / 8
     };
     let (mut sum, mut count) = (0u64, 0u64);
@@ -294,11 +287,16 @@ fn over_white(image: DynamicImage) -> DynamicImage {
     let rgba = image.into_rgba8();
     let rgb = image::RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let [r, g, b, a] = rgba.get_pixel(x, y).0;
-        let a = u32::from(a);
-        let blend = |c: u8| ((u32::from(c) * a + 255 * (255 - a) + 127) / 255) as u8;
+        let blend = |c: u8| over_white_level(c, a);
         image::Rgb([blend(r), blend(g), blend(b)])
     });
     DynamicImage::ImageRgb8(rgb)
+}
+
+/// Level `c` of a pixel of opacity `alpha`, laid over white (rounded to the nearest).
+fn over_white_level(c: u8, alpha: u8) -> u8 {
+    let a = u32::from(alpha);
+    ((u32::from(c) * a + 255 * (255 - a) + 127) / 255) as u8
 }
 
 fn map_image_error(e: image::ImageError) -> ImageError {

@@ -127,11 +127,11 @@ fn reduced_gray(gray: &GrayImage) -> Cow<'_, GrayImage> {
     let (w, h) = gray.dimensions();
     let long = w.max(h);
     let by_long_side = long.clamp(MIN_SIDE, GATE_SIDE) as f32 / long as f32;
-    let side = crate::preprocess::tall::scale_side(w, h);
     let area = w as f32 * h as f32;
-    let s = if side == long {
+    let s = if !crate::preprocess::tall::longer_than_a_screen(w, h) {
         by_long_side
     } else {
+        let side = w.min(h);
         // A page longer than a screen: its width to the gate's side, but enlarged no
         // more than its length would have it (a narrow strip's letters would outgrow a
         // glyph's size), and within the pixel cap.

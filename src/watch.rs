@@ -27,7 +27,7 @@ use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{Event, EventKind, RecursiveMode, Watcher};
 
 use crate::error::WatchError;
-use crate::ingest::{self, Feed, FeedSender, Input, IMAGE_EXTENSIONS};
+use crate::ingest::{self, Feed, FeedSender, Input};
 use crate::report::FileInfo;
 
 /// How often pending files are looked at.
@@ -62,11 +62,7 @@ pub fn is_temporary(path: &Path) -> bool {
 }
 
 fn wanted(path: &Path) -> bool {
-    !is_temporary(path)
-        && path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+    !is_temporary(path) && ingest::has_image_extension(path)
 }
 
 /// Starts watching `root`; the feed yields each complete image file until `stop` is set.
