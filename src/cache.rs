@@ -48,6 +48,7 @@ pub fn pipeline_version() -> &'static str {
             include_str!("preprocess/gray.rs"),
             include_str!("preprocess/polarity.rs"),
             include_str!("preprocess/screen.rs"),
+            include_str!("preprocess/tall.rs"),
             include_str!("ocr.rs"),
             include_str!("fingerprint/mod.rs"),
             include_str!("fingerprint/layout.rs"),

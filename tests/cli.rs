@@ -309,6 +309,36 @@ fn a_scrolling_screenshot_many_screens_tall_is_read_at_a_screens_scale() {
 }
 
 #[test]
+fn the_system_in_a_dark_theme_is_read_as_the_system() {
+    // The reports page as its dark theme shows it: light regions (the page, cards,
+    // banner) turned dark with light letters, the sidebar left as it was. Nothing in it
+    // was a light page for the dark regions to be inverted against, and it was `clean`.
+    let page = image::open(repo().join("test-images/posted/positive-reports-page.jpg"))
+        .expect("fixture")
+        .to_rgb8();
+    let local = image::imageops::blur(
+        &image::DynamicImage::ImageRgb8(page.clone()).to_luma8(),
+        8.0,
+    );
+    let mut dark = page.clone();
+    for (x, y, p) in dark.enumerate_pixels_mut() {
+        if local.get_pixel(x, y)[0] > 128 {
+            p.0 = p.0.map(|c| 30 + (255 - c) / 8 * 7);
+        }
+    }
+    let dir = temp_dir("dark");
+    let path = dir.join("dark-theme.png");
+    dark.save(&path).expect("write the dark page");
+    let models = repo().join("models");
+    let out = leakshot(&["scan", "--models", path_str(&models), path_str(&path)]);
+    let recs = records(&out);
+    let rec = by_name(&recs, "dark-theme.png");
+    assert_eq!(rec["verdict"], "leak", "{rec:#}");
+    assert_eq!(rec["template"], "fernhill-casedesk");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_screen_recording_that_opens_on_a_blank_frame_is_read_at_the_page() {
     // A GIF whose first frame is blank (a recording fading in), then the reports page.
     let page = image::open(repo().join("test-images/posted/positive-reports-page.jpg"))

@@ -251,7 +251,10 @@ pub const TYPICAL_GLYPH: f32 = 16.0;
 mod tests {
     use super::glyph::glyph_heights;
     use super::gray::{histogram, round_to_u8, samples};
-    use super::polarity::{BAR_DARK_SHARE, BAR_MIXED_BELOW_PAGE, DARK_BACKGROUND, FLATTEN_GAIN};
+    use super::polarity::{
+        BAR_DARK_SHARE, BAR_MIXED_BELOW_PAGE, DARK_BACKGROUND, DARK_THEME_MEDIAN, DARK_THEME_PANEL,
+        FLATTEN_GAIN,
+    };
     use super::*;
     use imageproc::integral_image::{integral_image, sum_image_pixels};
 
@@ -350,6 +353,28 @@ mod tests {
         assert!(img.get_pixel(1, 5)[0] > 200);
         assert!(img.get_pixel(0, 25)[0] < 50);
         assert!(img.get_pixel(5, 75)[0] > 200 && img.get_pixel(0, 75)[0] < 50);
+    }
+
+    #[test]
+    fn a_dark_theme_becomes_dark_on_light_and_its_light_card_stays_so() {
+        // A dark-theme page, light letters on it, and one small light card whose letters
+        // are dark: together under a tenth of the image, so no light page is there for
+        // the dark regions to be dark against.
+        let mut img = GrayImage::from_fn(400, 300, |x, y| {
+            let in_card = (290..370).contains(&x) && (150..230).contains(&y);
+            let letter = (x / 4) % 3 == 0 && (21..25).contains(&(y % 50));
+            image::Luma([match (in_card, letter) {
+                (false, true) => 230,
+                (false, false) => 30,
+                (true, true) => 25,
+                (true, false) => 240,
+            }])
+        });
+        normalise_polarity(&mut img, 20, false);
+        assert!(img.get_pixel(1, 5)[0] > 200, "the page became light");
+        assert!(img.get_pixel(0, 23)[0] < 60, "its letters dark");
+        assert!(img.get_pixel(331, 195)[0] > 200, "the card is light");
+        assert!(img.get_pixel(336, 173)[0] < 60, "its letters dark");
     }
 
     #[test]
@@ -474,20 +499,23 @@ mod tests {
     /// [`normalise_polarity`] as it was before the lookup table: the formula per pixel.
     fn normalise_polarity_reference(img: &mut GrayImage, radius: u32, flatten: bool) {
         let (w, h) = img.dimensions();
-        let mut hist = [0u32; 256];
-        for p in img.pixels() {
-            hist[p[0] as usize] += 1;
+        // The level at or below which more than `share` of the pixels lie.
+        let level = |img: &GrayImage, share: f64| {
+            let mut levels: Vec<u8> = img.pixels().map(|p| p[0]).collect();
+            levels.sort_unstable();
+            let above = (levels.len() as f64 * share) as usize;
+            levels.get(above).map_or(255, |&v| u32::from(v))
+        };
+        let mut page = level(img, 0.9);
+        let (mut flatten, mut dark_cap) = (flatten, DARK_BACKGROUND);
+        if page < DARK_BACKGROUND && level(img, 0.5) < DARK_THEME_MEDIAN {
+            for p in img.pixels_mut() {
+                p[0] = 255 - p[0];
+            }
+            page = level(img, 0.9);
+            (flatten, dark_cap) = (true, DARK_THEME_PANEL);
         }
-        let below_page = (w as u64 * h as u64 * 9 / 10) as u32;
-        let mut acc = 0;
-        let page = hist
-            .iter()
-            .position(|&c| {
-                acc += c;
-                acc > below_page
-            })
-            .unwrap_or(255) as u32;
-        let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
+        let dark_below = dark_cap.min(page.saturating_sub(70));
         // Rows most of whose pixels are dark, and each run's mean level.
         let dark_row: Vec<bool> = (0..h)
             .map(|y| {
@@ -708,6 +736,12 @@ mod tests {
     /// A synthetic page: light and dark panels, a grey patch, letters and noise, so every
     /// branch of [`normalise_polarity`] runs; sides not multiples of the grid step.
     fn synthetic_page(w: u32, h: u32, seed: u64) -> GrayImage {
+        synthetic_page_in(w, h, seed, [35, 90, 170, 235])
+    }
+
+    /// [`synthetic_page`] in other levels: sidebar, top bar, panel, page.
+    fn synthetic_page_in(w: u32, h: u32, seed: u64, levels: [i32; 4]) -> GrayImage {
+        let [sidebar, top_bar, panel, main] = levels;
         let mut state = seed;
         let mut noise = move || {
             state ^= state << 13;
@@ -716,14 +750,14 @@ mod tests {
             (state % 61) as i32 - 30
         };
         GrayImage::from_fn(w, h, |x, y| {
-            let base: i32 = if x < w / 4 {
-                35 // dark sidebar
+            let base = if x < w / 4 {
+                sidebar
             } else if y < h / 5 {
-                90 // mid-dark top bar
+                top_bar
             } else if x > w * 3 / 4 && y > h / 2 {
-                170 // grey panel
+                panel
             } else {
-                235
+                main
             };
             let letter = (x / 3) % 4 == 0 && (y / 5) % 3 == 1;
             let v = if letter { 255 - base } else { base } + noise();
@@ -758,6 +792,14 @@ mod tests {
         normalise_polarity(&mut fast, 12, true);
         normalise_polarity_reference(&mut reference, 12, true);
         assert!(fast == reference);
+        // A dark theme (a darker sidebar, lighter bar and panel), inverted whole first.
+        for flatten in [false, true] {
+            let mut fast = synthetic_page_in(203, 157, 5, [15, 60, 120, 25]);
+            let mut reference = fast.clone();
+            normalise_polarity(&mut fast, 10, flatten);
+            normalise_polarity_reference(&mut reference, 10, flatten);
+            assert!(fast == reference, "dark theme, flatten {flatten}");
+        }
     }
 
     #[test]

@@ -9,6 +9,14 @@ use super::gray::{histogram, samples, samples_mut, MeanGrid};
 /// at most: washed-out photos lower it (see [`normalise_polarity`]).
 pub(super) const DARK_BACKGROUND: u32 = 150;
 
+/// On a dark theme inverted whole, local background below which a region was a light
+/// panel (its letters now light on dark): lower than [`DARK_BACKGROUND`], since the
+/// theme's mid-grey panels with dark letters lie between.
+pub(super) const DARK_THEME_PANEL: u32 = 100;
+
+/// Median level below which an image with no light page is a dark theme.
+pub(super) const DARK_THEME_MEDIAN: u32 = 80;
+
 /// How much [`normalise_polarity`] amplifies letters' contrast with a photo's page.
 pub(super) const FLATTEN_GAIN: u32 = 2;
 
@@ -38,17 +46,27 @@ pub fn normalise_polarity_counted(
     // histogram (not its median: a dark-theme post frame or a wide dark sidebar can cover
     // most of the image): on a washed-out photo (grey page) a mid-grey patch of moire is
     // not a dark panel.
-    let hist = levels.copied().unwrap_or_else(|| histogram([samples(img)]));
-    let below_page = w as u64 * h as u64 * 9 / 10;
-    let mut acc = 0;
-    let page = hist
-        .iter()
-        .position(|&c| {
-            acc += c;
-            acc > below_page
-        })
-        .unwrap_or(255) as u32;
-    let dark_below = DARK_BACKGROUND.min(page.saturating_sub(70));
+    let mut hist = levels.copied().unwrap_or_else(|| histogram([samples(img)]));
+    let pixels = w as u64 * h as u64;
+    let mut page = level_above(&hist, pixels * 9 / 10);
+    // A dark theme: nine pixels in ten are darker than a dark panel, so no part of the
+    // image is a light page to be dark against, and half are near black (a washed-out
+    // grey page, its letters a little darker, is none). Inverted whole first, its light panels
+    // (white cards, a screenshot inside a dark post frame) become the dark regions
+    // inverted back below. Its panels a little lighter than its page (a sidebar, a
+    // header) are mid-grey with dark letters then: flattened to white, not inverted.
+    let mut flatten = flatten;
+    let mut dark_cap = DARK_BACKGROUND;
+    if page < DARK_BACKGROUND && level_above(&hist, pixels / 2) < DARK_THEME_MEDIAN {
+        for p in samples_mut(img) {
+            *p = 255 - *p;
+        }
+        hist.reverse();
+        page = level_above(&hist, pixels * 9 / 10);
+        dark_cap = DARK_THEME_PANEL;
+        flatten = true;
+    }
+    let dark_below = dark_cap.min(page.saturating_sub(70));
     // Beside a bar's ends (a rounded corner, a bar short of the image's side) the row is
     // page. Averaged into the windows at the bar's end, it leaves them light, and the
     // bar's end uninverted: a black block against the first letter, which Tesseract then
@@ -95,6 +113,18 @@ pub fn normalise_polarity_counted(
             }
         }
     }
+}
+
+/// The lowest level of the histogram `hist` at or below which more than `count` pixels
+/// lie.
+fn level_above(hist: &[u64; 256], count: u64) -> u32 {
+    let mut acc = 0;
+    hist.iter()
+        .position(|&c| {
+            acc += c;
+            acc > count
+        })
+        .unwrap_or(255) as u32
 }
 
 /// Share of a row's pixels that must be dark for it to be part of a bar (a marking
