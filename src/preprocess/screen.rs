@@ -20,6 +20,10 @@ const MARGIN_X: f32 = 0.22;
 const MIN_TILT_DEGREES: f32 = 1.2;
 const MARGIN_Y: f32 = 0.10;
 
+/// Mean grey level below which a bright region is no screen showing a page: measured,
+/// the screens of the 86 DEV-XL phone photos are 155-243; a dark theme's chart, 94.
+const MIN_SCREEN_MEAN: f32 = 128.0;
+
 /// Share of a rectified screen's pixels that the margins add: the OCR pixel budget is
 /// meant for the screen's content, so it grows by this much for a photographed screen.
 pub const MARGIN_AREA_FACTOR: f32 = (1.0 + 2.0 * MARGIN_X) * (1.0 + 2.0 * MARGIN_Y);
@@ -154,10 +158,12 @@ fn locate(gray: &GrayImage, level_too: bool) -> Option<Screen> {
             bl = (x, y);
         }
     }
-    // The surround must be clearly darker than the screen.
+    // The surround must be clearly darker than the screen, and the screen bright: in a
+    // dark theme, a chart's coloured area is lighter than the page around it, and its
+    // wavy top edge makes a tilted quadrilateral of it.
     let inside_mean = inside_sum as f32 / area.max(1) as f32;
     let outside_mean = outside_sum as f32 / outside_n.max(1) as f32;
-    if inside_mean - outside_mean < 50.0 {
+    if inside_mean - outside_mean < 50.0 || inside_mean < MIN_SCREEN_MEAN {
         return None;
     }
     let quad = [tl, tr, br, bl].map(|(x, y)| (x as f32, y as f32));
@@ -648,6 +654,26 @@ mod tests {
             r.get_pixel(mx / 2, r.height() / 2)[0] < 100,
             "the surround shows"
         );
+    }
+
+    #[test]
+    fn a_dark_themes_coloured_chart_is_no_screen() {
+        // The same tilted quadrilateral, mid-grey (a chart's coloured area, lit less than
+        // any screen showing a page) on a dark theme's page.
+        let quad = [
+            (150.0, 120.0),
+            (660.0, 90.0),
+            (690.0, 480.0),
+            (120.0, 500.0),
+        ];
+        let img = GrayImage::from_fn(800, 600, |x, y| {
+            Luma([if inside(&quad, x as f32, y as f32) {
+                105
+            } else {
+                30
+            }])
+        });
+        assert!(find_screen(&img).is_none());
     }
 
     #[test]
