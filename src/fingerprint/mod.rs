@@ -54,6 +54,9 @@ pub fn tokens_from_words(words: &[OcrWord], scale: f32) -> Vec<Token> {
         if word.confidence < MIN_FAINT_CONFIDENCE {
             continue;
         }
+        if is_web_address(&word.text) {
+            continue;
+        }
         let faint = word.confidence < MIN_WORD_CONFIDENCE;
         let chars: Vec<char> = word.text.chars().collect();
         let n = chars.len().max(1) as f32;
@@ -78,6 +81,17 @@ pub fn tokens_from_words(words: &[OcrWord], scale: f32) -> Vec<Token> {
         }
     }
     out
+}
+
+/// Whether an OCR word is a web address ("https://portal.example/cases?id=7",
+/// "www.example.gov.uk", "portal.example/app"): a browser's address bar, a link. Its parts
+/// are no words of a page: "https" and a host's name in our name's projected place (a page
+/// scrolled past its header, in a browser window) read as another organisation's.
+fn is_web_address(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    lower.contains("://")
+        || lower.starts_with("www.")
+        || (lower.contains('.') && lower.contains('/') && lower.chars().count() >= 8)
 }
 
 /// Runs of alphanumeric characters.
@@ -259,6 +273,20 @@ mod tests {
             height: 10.0,
             confidence: 90.0,
             line: (1, 1, 1),
+        }
+    }
+
+    #[test]
+    fn web_addresses_give_no_tokens() {
+        for address in [
+            "https://portal.internal/app/view?id=2041",
+            "www.fernhill.gov.uk",
+            "portal.internal/cases",
+        ] {
+            assert!(is_web_address(address), "{address}");
+        }
+        for word in ["12/03/2026", "OFFICIAL-SENSITIVE", "Ltd.", "and/or", "v2.1"] {
+            assert!(!is_web_address(word), "{word}");
         }
     }
 
