@@ -51,10 +51,10 @@ pub fn normalise_polarity_counted(
     let mut page = level_above(&hist, pixels * 9 / 10);
     // A dark theme: nine pixels in ten are darker than a dark panel, so no part of the
     // image is a light page to be dark against, and half are near black (a washed-out
-    // grey page, its letters a little darker, is none). Inverted whole first, its light panels
-    // (white cards, a screenshot inside a dark post frame) become the dark regions
-    // inverted back below. Its panels a little lighter than its page (a sidebar, a
-    // header) are mid-grey with dark letters then: flattened to white, not inverted.
+    // grey page, its letters a little darker, is none). Inverted whole first, its light
+    // panels (white cards, a screenshot inside a dark post frame) become the dark
+    // regions inverted back below. Its panels a little lighter than its page (a sidebar,
+    // a header) are mid-grey with dark letters then: flattened to white, not inverted.
     let mut flatten = flatten;
     let mut dark_cap = DARK_BACKGROUND;
     if page < DARK_BACKGROUND && level_above(&hist, pixels / 2) < DARK_THEME_MEDIAN {
