@@ -10,9 +10,9 @@
 use image::{imageops::FilterType, DynamicImage, GrayImage};
 use leakshot::decode::{decode_file, DecodeLimits};
 use leakshot::preprocess::{
-    estimate_glyph_height, luma8, normalise_polarity_counted, prepare_gray, resize_gray, screen,
-    second_ocr_input, stretch_contrast_counted, tall, unsharp_counted, Prepared, MAX_OCR_PIXELS,
-    PHOTO_SHARPEN_SIGMA, SCAN_GLYPH_HEIGHT, TYPICAL_GLYPH, WORKING_MAX_SIDE,
+    content, estimate_glyph_height, luma8, normalise_polarity_counted, prepare_gray, resize_gray,
+    screen, second_ocr_input, stretch_contrast_counted, tall, unsharp_counted, Prepared,
+    MAX_OCR_PIXELS, PHOTO_SHARPEN_SIGMA, SCAN_GLYPH_HEIGHT, TYPICAL_GLYPH, WORKING_MAX_SIDE,
 };
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 const STEPS: [&str; 11] = [
     "work_resize",
     "find_screen",
-    "rectify",
+    "rectify_or_crop", // the content crop comes after the glyph height, timed here
     "glyph_height",
     "ocr_resize",
     "stretch",
@@ -104,12 +104,18 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
         Some(h) => (glyph_target / h).clamp(0.8, 4.0),
         None => (1600.0 / work.width().max(1) as f32).clamp(1.0, 2.0),
     };
-    let pixels = work.width() as f32 * work.height() as f32;
     let budget = if screen.is_some() {
         MAX_OCR_PIXELS * screen::MARGIN_AREA_FACTOR
     } else {
         MAX_OCR_PIXELS * tall::budget_factor(width, height)
     };
+    let (work, ocr_origin) = if !photographed && !tall::longer_than_a_screen(width, height) {
+        content::cut_to_content(work, extra, budget, work_scale)
+    } else {
+        (work, (0.0, 0.0))
+    };
+    laps.lap(2);
+    let pixels = work.width() as f32 * work.height() as f32;
     let cap = (budget / pixels).sqrt();
     if (extra - 1.0).abs() < 0.08 {
         extra = 1.0;
@@ -159,6 +165,7 @@ fn prepare_timed(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> (P
         ocr_alt,
         ocr_local: photographed.then_some(core),
         ocr_bands,
+        ocr_origin,
     };
     (prepared, laps)
 }
@@ -174,6 +181,8 @@ fn checksum(p: &Prepared) -> String {
     h.update(&p.ocr_scale.to_le_bytes());
     h.update(&p.glyph_height.unwrap_or(-1.0).to_le_bytes());
     h.update(&[u8::from(p.screen.is_some())]);
+    h.update(&p.ocr_origin.0.to_le_bytes());
+    h.update(&p.ocr_origin.1.to_le_bytes());
     for v in p.ocr_bands.iter().flatten() {
         h.update(&v.to_le_bytes());
     }

@@ -43,6 +43,7 @@ pub fn pipeline_version() -> &'static str {
             include_str!("decode.rs"),
             include_str!("gate.rs"),
             include_str!("preprocess/mod.rs"),
+            include_str!("preprocess/content.rs"),
             include_str!("preprocess/contrast.rs"),
             include_str!("preprocess/glyph.rs"),
             include_str!("preprocess/gray.rs"),
@@ -161,6 +162,7 @@ impl StoredFingerprint {
             ocr_alt: None,
             ocr_local: None,
             ocr_bands: Vec::new(),
+            ocr_origin: (0.0, 0.0),
         };
         let mut fp = fingerprint(&stand_in, &[]);
         fp.width = self.width;
@@ -368,6 +370,7 @@ mod tests {
             ocr_alt: None,
             ocr_local: None,
             ocr_bands: Vec::new(),
+            ocr_origin: (0.0, 0.0),
         };
         let mut original = fingerprint(&prepared, &[]);
         original.tokens = entry().fingerprint.unwrap().tokens;

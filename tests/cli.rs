@@ -44,6 +44,19 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// Saves `image` as `name` in a fresh temporary folder, scans it against the bundled
+/// models and returns its record.
+fn scan_made_image(image: &image::RgbImage, tag: &str, name: &str) -> Value {
+    let dir = temp_dir(tag);
+    let path = dir.join(name);
+    image.save(&path).expect("write the made image");
+    let models = repo().join("models");
+    let out = leakshot(&["scan", "--models", path_str(&models), path_str(&path)]);
+    let rec = by_name(&records(&out), name).clone();
+    let _ = std::fs::remove_dir_all(&dir);
+    rec
+}
+
 #[test]
 fn bundled_scan_finds_the_leak_and_keeps_going_past_a_corrupt_file() {
     let models = repo().join("models");
@@ -296,16 +309,9 @@ fn a_scrolling_screenshot_many_screens_tall_is_read_at_a_screens_scale() {
     for k in 0..8 {
         image::imageops::replace(&mut tall, &pages[(k % 2) as usize], 0, i64::from(h * k));
     }
-    let dir = temp_dir("tall");
-    let path = dir.join("full-page.png");
-    tall.save(&path).expect("write the tall page");
-    let models = repo().join("models");
-    let out = leakshot(&["scan", "--models", path_str(&models), path_str(&path)]);
-    let recs = records(&out);
-    let rec = by_name(&recs, "full-page.png");
+    let rec = scan_made_image(&tall, "tall", "full-page.png");
     assert_eq!(rec["verdict"], "leak", "{rec:#}");
     assert_eq!(rec["template"], "fernhill-casedesk");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -326,16 +332,33 @@ fn the_system_in_a_dark_theme_is_read_as_the_system() {
             p.0 = p.0.map(|c| 30 + (255 - c) / 8 * 7);
         }
     }
-    let dir = temp_dir("dark");
-    let path = dir.join("dark-theme.png");
-    dark.save(&path).expect("write the dark page");
-    let models = repo().join("models");
-    let out = leakshot(&["scan", "--models", path_str(&models), path_str(&path)]);
-    let recs = records(&out);
-    let rec = by_name(&recs, "dark-theme.png");
+    let rec = scan_made_image(&dark, "dark", "dark-theme.png");
     assert_eq!(rec["verdict"], "leak", "{rec:#}");
     assert_eq!(rec["template"], "fernhill-casedesk");
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_small_window_on_a_plain_desktop_is_read_at_its_letters_scale() {
+    // The reports page at 70% (569 x 320) in a 1920 x 1080 desktop of one colour. OCR's
+    // pixel budget, spent on the whole desktop, read it at under 2x (letters of 7 px).
+    let page =
+        image::open(repo().join("test-images/posted/positive-reports-page.jpg")).expect("fixture");
+    let (w, h) = (page.width() * 7 / 10, page.height() * 7 / 10);
+    let small = page
+        .resize_exact(w, h, image::imageops::FilterType::Lanczos3)
+        .to_rgb8();
+    let mut desktop = image::RgbImage::from_pixel(1920, 1080, image::Rgb([58, 90, 120]));
+    image::imageops::replace(&mut desktop, &small, 200, 120);
+    let rec = scan_made_image(&desktop, "desktop", "desktop.png");
+    assert_eq!(rec["verdict"], "leak", "{rec:#}");
+    assert_eq!(rec["template"], "fernhill-casedesk");
+    // Boxes are the desktop's pixels: every matched word lies on the window.
+    for word in rec["evidence"]["matched_words"].as_array().expect("words") {
+        let b = &word["box"];
+        let (x, y) = (b[0].as_f64().unwrap_or(-1.0), b[1].as_f64().unwrap_or(-1.0));
+        assert!((199.0..200.0 + f64::from(w)).contains(&x), "{word}");
+        assert!((119.0..120.0 + f64::from(h)).contains(&y), "{word}");
+    }
 }
 
 #[test]

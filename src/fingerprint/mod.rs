@@ -421,7 +421,14 @@ pub fn fingerprint(prepared: &crate::preprocess::Prepared, words: &[OcrWord]) ->
         height: prepared.screen.map_or(prepared.height, |s| {
             (s.height as f32 / prepared.work_scale) as u32
         }),
-        tokens: tokens_from_words(words, prepared.ocr_scale),
+        tokens: tokens_from_words(words, prepared.ocr_scale)
+            .into_iter()
+            .map(|t| Token {
+                x: t.x + prepared.ocr_origin.0,
+                y: t.y + prepared.ocr_origin.1,
+                ..t
+            })
+            .collect(),
         palette: layout::Palette::of(&prepared.thumb),
         look: layout::Look::of(&prepared.thumb, layout::IMAGE_LOOK_SIDE),
         screen: prepared.screen.map(|s| ScreenMap {

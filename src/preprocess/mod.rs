@@ -12,6 +12,7 @@ use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
 
 use crate::ocr::{OcrInput, Threshold};
 
+pub mod content;
 mod contrast;
 mod glyph;
 mod gray;
@@ -67,6 +68,9 @@ pub struct Prepared {
     /// For a page many screens tall, the bands of `ocr_gray` OCR reads one by one instead
     /// of all of it at once ([`tall::ocr_bands`]); empty for any other image.
     pub ocr_bands: Vec<[u32; 4]>,
+    /// Original pixel at `ocr_gray`'s top-left corner: not the origin when only a page in
+    /// a flat canvas was read ([`content::content_box`]).
+    pub ocr_origin: (f32, f32),
 }
 
 impl Prepared {
@@ -159,12 +163,20 @@ fn prepare_as(
         // No text-like shapes: a moderate upscale still gives OCR its chance.
         None => (1600.0 / work.width().max(1) as f32).clamp(1.0, 2.0),
     };
-    let pixels = work.width() as f32 * work.height() as f32;
     let budget = if screen.is_some() {
         MAX_OCR_PIXELS * screen::MARGIN_AREA_FACTOR
     } else {
         MAX_OCR_PIXELS * tall::budget_factor(width, height)
     };
+    // A page inside a flat canvas, whose letters the budget spent on the whole canvas
+    // would leave small, is read alone. Not a photo's screen (its margins are kept on
+    // purpose) nor a page longer than a screen (already read by its width).
+    let (work, ocr_origin) = if !photographed && !tall::longer_than_a_screen(width, height) {
+        content::cut_to_content(work, extra, budget, work_scale)
+    } else {
+        (work, (0.0, 0.0))
+    };
+    let pixels = work.width() as f32 * work.height() as f32;
     let cap = (budget / pixels).sqrt();
     // Near 1x, skip the resampling (it only blurs), unless the pixel cap needs it.
     if (extra - 1.0).abs() < 0.08 {
@@ -215,6 +227,7 @@ fn prepare_as(
         ocr_alt,
         ocr_local,
         ocr_bands,
+        ocr_origin,
     }
 }
 
