@@ -18,13 +18,15 @@ const MIN_EDGES: u32 = 3;
 
 /// Largest share of the image the content may cover for the rest to be cut away: below
 /// it the budget grows by at least 1.4x on each side; above it the gain is small.
-pub const MAX_CONTENT_SHARE: f32 = 0.5;
+const MAX_CONTENT_SHARE: f32 = 0.5;
 
 /// Margin (working pixels) kept around the content, so letters at its edge stay whole.
 const MARGIN: u32 = 8;
 
-/// `work` (at `work_scale` of the original) cut to its content where
-/// [`content_box_for`] finds that worth it, with the original pixel of its top-left corner.
+/// `work` (at `work_scale` of the original) cut to its content where that is worth it (the
+/// scale `wanted` for its letters is more than the OCR pixel `budget` allows the whole
+/// image, and the content covers half of it or less, the rest flat), with the original
+/// pixel of its top-left corner.
 pub fn cut_to_content(
     work: GrayImage,
     wanted: f32,
@@ -42,7 +44,7 @@ pub fn cut_to_content(
 
 /// [`content_box`], when it is worth cutting: the scale `wanted` for the letters is more
 /// than the OCR pixel `budget` allows for the whole of `gray`.
-pub fn content_box_for(gray: &GrayImage, wanted: f32, budget: f32) -> Option<[u32; 4]> {
+fn content_box_for(gray: &GrayImage, wanted: f32, budget: f32) -> Option<[u32; 4]> {
     let pixels = gray.width() as f32 * gray.height() as f32;
     (wanted > (budget / pixels.max(1.0)).sqrt())
         .then(|| content_box(gray))
@@ -52,7 +54,7 @@ pub fn content_box_for(gray: &GrayImage, wanted: f32, budget: f32) -> Option<[u3
 /// The content's box `[x, y, width, height]` in `gray`, when it covers at most
 /// [`MAX_CONTENT_SHARE`] of the image and the rest is flat; `None` otherwise (content
 /// everywhere, as on any page, post or photo, or nothing at all).
-pub fn content_box(gray: &GrayImage) -> Option<[u32; 4]> {
+fn content_box(gray: &GrayImage) -> Option<[u32; 4]> {
     let (w, h) = (gray.width() as usize, gray.height() as usize);
     if w < 64 || h < 64 {
         return None;

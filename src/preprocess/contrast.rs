@@ -2,7 +2,7 @@
 
 use image::{imageops::FilterType, GrayImage};
 
-use super::gray::{histogram, resize_gray_to, samples, samples_mut};
+use super::gray::{histogram, level_above, resize_gray_to, samples, samples_mut};
 
 /// Unsharp mask: `img + amount * (img - blur(img, sigma))`. The blur runs at a quarter of
 /// the resolution (it is smooth at these sigmas), which keeps it cheap on large images.
@@ -69,17 +69,7 @@ pub fn stretch_contrast_counted(img: &mut GrayImage, region: [u32; 4]) -> Option
             .map(|row| &row[x0..x1 as usize]),
     );
     let total: u64 = hist.iter().sum();
-    let percentile = |q: f64| {
-        let target = (total as f64 * q) as u64;
-        let mut acc = 0;
-        for (v, &c) in hist.iter().enumerate() {
-            acc += c;
-            if acc > target {
-                return v as u8;
-            }
-        }
-        255
-    };
+    let percentile = |q: f64| level_above(&hist, (total as f64 * q) as u64);
     let (lo, hi) = (percentile(0.002), percentile(0.998));
     if hi <= lo.saturating_add(16) || hi - lo >= 160 {
         return whole.then_some(hist);

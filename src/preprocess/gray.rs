@@ -151,6 +151,18 @@ pub(super) fn histogram<'a>(rows: impl IntoIterator<Item = &'a [u8]>) -> [u64; 2
     std::array::from_fn(|v| tables.iter().map(|t| t[v]).sum())
 }
 
+/// The lowest level of the histogram `hist` at or below which more than `count` pixels
+/// lie (255 when none is): a percentile of the image it counts.
+pub(super) fn level_above(hist: &[u64; 256], count: u64) -> u8 {
+    let mut acc = 0;
+    hist.iter()
+        .position(|&c| {
+            acc += c;
+            acc > count
+        })
+        .map_or(u8::MAX, |v| v as u8)
+}
+
 /// An image's pixels, row-major, without any spare capacity of its buffer: slices let the
 /// hot loops run without per-pixel coordinate arithmetic and bounds checks.
 pub(super) fn samples(img: &GrayImage) -> &[u8] {

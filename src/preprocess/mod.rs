@@ -69,7 +69,7 @@ pub struct Prepared {
     /// of all of it at once ([`tall::ocr_bands`]); empty for any other image.
     pub ocr_bands: Vec<[u32; 4]>,
     /// Original pixel at `ocr_gray`'s top-left corner: not the origin when only a page in
-    /// a flat canvas was read ([`content::content_box`]).
+    /// a flat canvas was read ([`content::cut_to_content`]).
     pub ocr_origin: (f32, f32),
 }
 

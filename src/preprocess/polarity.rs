@@ -3,7 +3,7 @@
 
 use image::GrayImage;
 
-use super::gray::{histogram, samples, samples_mut, MeanGrid};
+use super::gray::{histogram, level_above, samples, samples_mut, MeanGrid};
 
 /// Local background brightness below which a region is taken as dark (light text on it),
 /// at most: washed-out photos lower it (see [`normalise_polarity`]).
@@ -48,7 +48,7 @@ pub fn normalise_polarity_counted(
     // not a dark panel.
     let mut hist = levels.copied().unwrap_or_else(|| histogram([samples(img)]));
     let pixels = w as u64 * h as u64;
-    let mut page = level_above(&hist, pixels * 9 / 10);
+    let mut page = u32::from(level_above(&hist, pixels * 9 / 10));
     // A dark theme: nine pixels in ten are darker than a dark panel, so no part of the
     // image is a light page to be dark against, and half are near black (a washed-out
     // grey page, its letters a little darker, is none). Inverted whole first, its light
@@ -57,12 +57,12 @@ pub fn normalise_polarity_counted(
     // a header) are mid-grey with dark letters then: flattened to white, not inverted.
     let mut flatten = flatten;
     let mut dark_cap = DARK_BACKGROUND;
-    if page < DARK_BACKGROUND && level_above(&hist, pixels / 2) < DARK_THEME_MEDIAN {
+    if page < DARK_BACKGROUND && u32::from(level_above(&hist, pixels / 2)) < DARK_THEME_MEDIAN {
         for p in samples_mut(img) {
             *p = 255 - *p;
         }
         hist.reverse();
-        page = level_above(&hist, pixels * 9 / 10);
+        page = u32::from(level_above(&hist, pixels * 9 / 10));
         dark_cap = DARK_THEME_PANEL;
         flatten = true;
     }
@@ -113,18 +113,6 @@ pub fn normalise_polarity_counted(
             }
         }
     }
-}
-
-/// The lowest level of the histogram `hist` at or below which more than `count` pixels
-/// lie.
-fn level_above(hist: &[u64; 256], count: u64) -> u32 {
-    let mut acc = 0;
-    hist.iter()
-        .position(|&c| {
-            acc += c;
-            acc > count
-        })
-        .unwrap_or(255) as u32
 }
 
 /// Share of a row's pixels that must be dark for it to be part of a bar (a marking
