@@ -699,6 +699,55 @@ mod tests {
     }
 
     #[test]
+    fn another_name_in_our_marking_banner_is_foreign_where_the_page_scrolled_under_it() {
+        let menu = ["tables", "layouts", "presentation", "additional", "extras"];
+        // The banner stays at the window's foot (`banner_y`) while the page scrolls by `dy`;
+        // "OFFICIAL" is set apart from the name by a dash.
+        let page = |banner: &[(&str, f32)], banner_y: f32, dy: f32, extra: &str| {
+            let mut tokens: Vec<Token> = menu
+                .iter()
+                .enumerate()
+                .map(|(i, w)| tok(w, 20.0, 300.0 + 40.0 * i as f32 + dy, 9.0))
+                .collect();
+            tokens.extend(banner.iter().map(|&(w, x)| tok(w, x, banner_y, 9.0)));
+            tokens.push(tok(extra, 500.0, 400.0 + dy, 12.0));
+            fp(tokens)
+        };
+        let ours = [
+            ("official", 540.0),
+            ("harbour", 602.0),
+            ("city", 648.0),
+            ("council", 677.0),
+            ("internal", 725.0),
+            ("system", 777.0),
+        ];
+        let it = IndexedTemplate::new(build_template(
+            "harbour-casemanager",
+            vec![
+                ("a".into(), page(&ours, 754.0, 0.0, "earnings")),
+                ("b".into(), page(&ours, 754.0, 0.0, "salary")),
+            ],
+            &[],
+        ));
+        let theirs = [
+            ("official", 540.0),
+            ("saltmarsh", 600.0),
+            ("borough", 654.0),
+            ("council", 700.0),
+        ];
+        let other = match_template(&page(&theirs, 700.0, -240.0, "earnings"), &it);
+        assert!(other.inliers.len() >= 3, "{:?}", other.features);
+        assert!(
+            other.conflicts.iter().any(|c| c.expected == "harbour"),
+            "{:?}",
+            other.conflicts
+        );
+        // Ours, scrolled the same way: no other name.
+        let same = match_template(&page(&ours, 700.0, -240.0, "earnings"), &it);
+        assert!(same.conflicts.is_empty(), "{:?}", same.conflicts);
+    }
+
+    #[test]
     fn a_tiny_blurred_words_box_may_be_taller_than_its_letters() {
         // A reference's header word and a card title, 16 px high, 271 px apart.
         let (ra, rb) = (

@@ -63,11 +63,12 @@ pub(super) fn find_conflicts(
     out
 }
 
-/// Another name in our brand line, placed by the line's own words. Where the alignment
-/// puts the brand outside the image (a crop through the header) or the header moved, the
-/// rest of the line ("... Health Trust Staff Portal"), read on one line at a consistent
-/// scale, still says where our name would stand; a distinctive word there that is no
-/// misreading of ours names another organisation on the same kit.
+/// Another name in our brand line or marking banner, placed by the line's own words.
+/// Where the alignment puts the brand outside the image (a crop through the header) or
+/// the line moved (a banner fixed to the window's foot), the rest of the line ("...
+/// Health Trust Staff Portal"), read on one line at a consistent scale, still says where
+/// our name would stand; a distinctive word there that is no misreading of ours names
+/// another organisation on the same kit.
 pub(super) fn brand_line_conflicts(
     image: &ImageFingerprint,
     tpl: &IndexedTemplate,
@@ -87,14 +88,20 @@ pub(super) fn brand_line_conflicts(
         if out.iter().any(|c| c.expected == rt.text) {
             continue;
         }
-        // The line's other chrome words, each with every image token that read it.
+        // The line's other chrome and marking words, each with every image token that read
+        // it. A marking banner's words ("OFFICIAL - Harbour City Council") are set apart
+        // by a dash, wider than a word space: beside our name on its row, they are its line.
         let mates: Vec<(&Token, &Token)> = reference
             .tokens
             .iter()
             .enumerate()
-            .filter(|&(j, m)| j != k && blocks.get(j) == blocks.get(k) && m.text != rt.text)
+            .filter(|&(j, m)| {
+                j != k
+                    && m.text != rt.text
+                    && (blocks.get(j) == blocks.get(k) || beside_on_row(rt, m))
+            })
             .filter_map(|(_, m)| Some((m, *tpl.vocab.get(&m.text)?)))
-            .filter(|&(_, me)| vocab[me].chrome && !vocab[me].org)
+            .filter(|&(_, me)| (vocab[me].chrome || vocab[me].marking) && !vocab[me].org)
             .flat_map(|(m, me)| {
                 matched
                     .iter()
@@ -128,6 +135,17 @@ pub(super) fn brand_line_conflicts(
     }
     out
 }
+
+/// Whether reference token `b` stands on `a`'s row within [`ROW_REACH`] letter heights of
+/// it: across a dash or a separator that splits the line into text blocks.
+fn beside_on_row(a: &Token, b: &Token) -> bool {
+    let h = a.h.max(b.h);
+    let gap = a.x.max(b.x) - (a.x + a.w).min(b.x + b.w);
+    (a.center().1 - b.center().1).abs() < 0.5 * h && gap < ROW_REACH * h
+}
+
+/// Letter heights across which a word beside our name is still on its line.
+const ROW_REACH: f32 = 4.0;
 
 /// Our organisation words and the words of reference `r`'s token `k`'s own block (its
 /// line: "Kestrel Health Trust Staff Portal"): what a reading in that token's place may
