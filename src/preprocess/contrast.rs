@@ -12,7 +12,7 @@ pub fn unsharp(img: &mut GrayImage, sigma: f32, amount: f32) {
 
 /// [`unsharp`], returning the histogram of the sharpened image, counted as it is written;
 /// None when the image was left as it is (too small, or `sigma` below a pixel).
-pub fn unsharp_counted(img: &mut GrayImage, sigma: f32, amount: f32) -> Option<[u64; 256]> {
+pub(crate) fn unsharp_counted(img: &mut GrayImage, sigma: f32, amount: f32) -> Option<[u64; 256]> {
     let (w, h) = img.dimensions();
     let f = 4u32;
     if w < f * 4 || h < f * 4 || sigma < 1.0 {
@@ -57,7 +57,10 @@ pub fn stretch_contrast(img: &mut GrayImage, region: [u32; 4]) {
 
 /// [`stretch_contrast`], returning the histogram of the whole image it leaves when `region`
 /// covers the whole image: then it is the measured one, mapped through the stretch.
-pub fn stretch_contrast_counted(img: &mut GrayImage, region: [u32; 4]) -> Option<[u64; 256]> {
+pub(crate) fn stretch_contrast_counted(
+    img: &mut GrayImage,
+    region: [u32; 4],
+) -> Option<[u64; 256]> {
     let [x0, y0, w, h] = region;
     let whole = x0 == 0 && y0 == 0 && w >= img.width() && h >= img.height();
     let (x1, y1) = ((x0 + w).min(img.width()), (y0 + h).min(img.height()));

@@ -99,8 +99,7 @@ pub(super) fn round_to_u8(v: f32) -> u8 {
 }
 
 /// Resizes `img` by `scale` (each side rounded, at least 1 pixel) with `resize_gray_to`.
-/// Public for the `preprocess_timing` example, which times [`super::prepare_gray`]'s steps.
-pub fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
+pub(crate) fn resize_gray(img: &GrayImage, scale: f32, filter: FilterType) -> GrayImage {
     let w = ((img.width() as f32 * scale).round() as u32).max(1);
     let h = ((img.height() as f32 * scale).round() as u32).max(1);
     resize_gray_to(img, w, h, filter)

@@ -12,7 +12,7 @@ use image::{imageops::FilterType, DynamicImage, GrayImage, RgbImage};
 
 use crate::ocr::{OcrInput, Threshold};
 
-pub mod content;
+mod content;
 mod contrast;
 mod glyph;
 mod gray;
@@ -20,23 +20,26 @@ mod polarity;
 pub mod screen;
 pub mod tall;
 
-pub use contrast::{stretch_contrast, stretch_contrast_counted, unsharp, unsharp_counted};
+pub use contrast::{stretch_contrast, unsharp};
+use contrast::{stretch_contrast_counted, unsharp_counted};
 pub use glyph::estimate_glyph_height;
+pub use gray::luma8;
+pub(crate) use gray::resize_gray;
 pub(crate) use gray::resize_gray_to;
-pub use gray::{luma8, resize_gray};
-pub use polarity::{normalise_polarity, normalise_polarity_counted};
+pub use polarity::normalise_polarity;
+use polarity::normalise_polarity_counted;
 pub use screen::Screen;
 
 /// Long side (for a page longer than any screen, its width: [`tall::scale_side`]) above
 /// which an image is first reduced: more pixels than this add cost, not text.
-pub const WORKING_MAX_SIDE: u32 = 3000;
+pub(crate) const WORKING_MAX_SIDE: u32 = 3000;
 /// Median glyph height (pixels) we scale scanned images to for OCR. Tesseract reads best
 /// around here; larger costs time for little gain.
 pub const SCAN_GLYPH_HEIGHT: f32 = 22.0;
 /// Enrollment screenshots are few and clean: read them larger, for the best vocabulary.
 pub const ENROLL_GLYPH_HEIGHT: f32 = 22.0;
 /// OCR input is never larger than this many pixels, whatever the estimate says.
-pub const MAX_OCR_PIXELS: f32 = 6.5e6;
+pub(crate) const MAX_OCR_PIXELS: f32 = 6.5e6;
 
 /// What the later stages consume.
 pub struct Prepared {
@@ -69,7 +72,7 @@ pub struct Prepared {
     /// of all of it at once ([`tall::ocr_bands`]); empty for any other image.
     pub ocr_bands: Vec<[u32; 4]>,
     /// Original pixel at `ocr_gray`'s top-left corner: not the origin when only a page in
-    /// a flat canvas was read ([`content::cut_to_content`]).
+    /// a flat canvas was read (`content.rs`).
     pub ocr_origin: (f32, f32),
 }
 
@@ -107,14 +110,74 @@ pub fn prepare(image: &DynamicImage, glyph_target: f32) -> Prepared {
 /// reduced; `image` still gives the colour thumbnail. A `gray` of other dimensions than
 /// `image` is not its copy and is ignored.
 pub fn prepare_gray(gray: GrayImage, image: &DynamicImage, glyph_target: f32) -> Prepared {
-    prepare_as(gray, image, glyph_target, true)
+    prepare_as(gray, image, glyph_target, true, &mut |_| {})
+}
+
+/// As [`prepare_gray`], telling `after` as each [`Step`] is done: the `preprocess_timing`
+/// example times the steps on this, the scan's own code path.
+pub fn prepare_observed(
+    gray: GrayImage,
+    image: &DynamicImage,
+    glyph_target: f32,
+    after: &mut dyn FnMut(Step),
+) -> Prepared {
+    prepare_as(gray, image, glyph_target, true, after)
+}
+
+/// The steps of preprocessing, in order, as [`prepare_observed`] reports them. A step an
+/// image does not need (a screenshot is not rectified) is reported all the same, done at
+/// once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Made grey (unless given) and reduced to the working size.
+    WorkSize,
+    /// A photographed monitor looked for.
+    FindScreen,
+    /// Its screen rectified.
+    Rectify,
+    /// The letters' height measured.
+    GlyphHeight,
+    /// A page in a flat canvas cut out (`content.rs`).
+    ContentCut,
+    /// Scaled for OCR.
+    OcrSize,
+    /// Contrast stretched.
+    Stretch,
+    /// A photographed screen sharpened.
+    Sharpen,
+    /// A photographed screen's second OCR input made.
+    SecondInput,
+    /// Dark regions inverted, light ones flattened.
+    Polarity,
+    /// A tall page's OCR bands laid out.
+    Bands,
+    /// The colour thumbnail made.
+    Thumbnail,
+}
+
+impl Step {
+    /// Every step, in the order they run.
+    pub const ALL: [Step; 12] = [
+        Step::WorkSize,
+        Step::FindScreen,
+        Step::Rectify,
+        Step::GlyphHeight,
+        Step::ContentCut,
+        Step::OcrSize,
+        Step::Stretch,
+        Step::Sharpen,
+        Step::SecondInput,
+        Step::Polarity,
+        Step::Bands,
+        Step::Thumbnail,
+    ];
 }
 
 /// As [`prepare`], for an image known to be a clean screenshot (an enrollment reference):
 /// no photographed screen is looked for, so a page whose bars and cards make a bright
 /// quadrilateral of its content is never warped.
 pub fn prepare_screenshot(image: &DynamicImage, glyph_target: f32) -> Prepared {
-    prepare_as(luma8(image), image, glyph_target, false)
+    prepare_as(luma8(image), image, glyph_target, false, &mut |_| {})
 }
 
 fn prepare_as(
@@ -122,6 +185,7 @@ fn prepare_as(
     image: &DynamicImage,
     glyph_target: f32,
     may_be_photo: bool,
+    after: &mut dyn FnMut(Step),
 ) -> Prepared {
     let (width, height) = (image.width(), image.height());
     let long = width.max(height);
@@ -146,6 +210,7 @@ fn prepare_as(
             gray_full
         }
     };
+    after(Step::WorkSize);
     let screen = if may_be_photo {
         screen::find_screen(&work)
     } else {
@@ -154,10 +219,13 @@ fn prepare_as(
     // A level photo of a monitor needs no rectifying, but its light is as uneven.
     let photographed = screen.is_some()
         || (may_be_photo && screen::camera_noise(&work) && screen::shows_screen(&work));
+    after(Step::FindScreen);
     if let Some(s) = &screen {
         work = screen::rectify(&work, s);
     }
+    after(Step::Rectify);
     let glyph_work = estimate_glyph_height(&work);
+    after(Step::GlyphHeight);
     let mut extra = match glyph_work {
         Some(h) => (glyph_target / h).clamp(0.8, 4.0),
         // No text-like shapes: a moderate upscale still gives OCR its chance.
@@ -176,6 +244,7 @@ fn prepare_as(
     } else {
         (work, (0.0, 0.0))
     };
+    after(Step::ContentCut);
     let pixels = work.width() as f32 * work.height() as f32;
     let cap = (budget / pixels).sqrt();
     // Near 1x, skip the resampling (it only blurs), unless the pixel cap needs it.
@@ -188,6 +257,7 @@ fn prepare_as(
     } else {
         resize_gray(&work, extra, FilterType::CatmullRom)
     };
+    after(Step::OcrSize);
     // A photographed screen's statistics come from the screen, not its dark surround.
     let core = screen.map_or([0, 0, ocr_gray.width(), ocr_gray.height()], |s| {
         s.core.map(|v| (v as f32 * extra) as u32)
@@ -195,18 +265,24 @@ fn prepare_as(
     // Each step hands on the histogram of the image it leaves, when it has it: counting
     // the levels of the OCR image again costs a millisecond or more.
     let mut levels = stretch_contrast_counted(&mut ocr_gray, core);
+    after(Step::Stretch);
     let glyph_ocr = glyph_work.map_or(TYPICAL_GLYPH, |h| h * extra);
     let radius = (glyph_ocr * 2.0).max(10.0) as u32;
-    let mut ocr_alt = None;
     if screen.is_some() {
         // Phone photos are soft (focus, motion, moire filtering): sharpen at the scale of
         // the strokes, which lifts Tesseract's reading of them markedly.
         levels = unsharp_counted(&mut ocr_gray, glyph_ocr * PHOTO_SHARPEN_SIGMA, 2.0).or(levels);
-        ocr_alt = Some(second_ocr_input(&ocr_gray, radius));
     }
+    after(Step::Sharpen);
+    let ocr_alt = screen
+        .is_some()
+        .then(|| second_ocr_input(&ocr_gray, radius));
+    after(Step::SecondInput);
     normalise_polarity_counted(&mut ocr_gray, radius, screen.is_some(), levels.as_ref());
+    after(Step::Polarity);
     let ocr_local = photographed.then_some(core);
     let ocr_bands = tall::ocr_bands(&ocr_gray);
+    after(Step::Bands);
     let thumb_scale = (256.0 / long as f32).min(1.0);
     // Reduced in the decoded pixel format, then converted: no full-size RGB copy.
     let thumb = image
@@ -215,6 +291,7 @@ fn prepare_as(
             ((height as f32 * thumb_scale).round() as u32).max(1),
         )
         .to_rgb8();
+    after(Step::Thumbnail);
     Prepared {
         ocr_gray,
         ocr_scale: work_scale * extra,
@@ -237,28 +314,27 @@ fn prepare_as(
 /// enrolled: words in place on the 58 positives' own templates (summed log-features) rose
 /// 49.8 -> 55.0, `leak` 22 -> 23, negatives at `review` 5 -> 3; 0.15 to 0.35 all gained
 /// words in place, 0.2-0.25 most.
-pub const PHOTO_SHARPEN_SIGMA: f32 = 0.25;
+const PHOTO_SHARPEN_SIGMA: f32 = 0.25;
 
 /// Size of a photographed screen's second OCR input relative to the first. Unflattened,
 /// a photo's noise costs Tesseract time: measured on the 86 DEV-XL phone photos with the 13
 /// extra systems enrolled, the second reading at full size added 3 leaks and 3 reviews to
 /// the 58 positives and cost 0.8 s of CPU per photo, at 0.7 3 leaks and 1 review for 0.4 s,
 /// at 0.5 2 leaks for 0.2 s.
-pub const ALT_SCALE: f32 = 0.7;
+const ALT_SCALE: f32 = 0.7;
 
 /// A photographed screen's second OCR input ([`Prepared::ocr_alt`]) from the sharpened
 /// screen and the polarity window `radius` of the first: reduced to [`ALT_SCALE`], dark
-/// regions inverted, light not flattened. Public for the `preprocess_timing` example.
-pub fn second_ocr_input(sharpened: &GrayImage, radius: u32) -> (GrayImage, f32) {
+/// regions inverted, light not flattened.
+fn second_ocr_input(sharpened: &GrayImage, radius: u32) -> (GrayImage, f32) {
     let mut alt = resize_gray(sharpened, ALT_SCALE, FilterType::Triangle);
     let alt_radius = (radius as f32 * ALT_SCALE) as u32;
     normalise_polarity_counted(&mut alt, alt_radius.max(1), false, None);
     (alt, ALT_SCALE)
 }
 
-/// Glyph height assumed when none could be measured. Public for the `preprocess_timing`
-/// example.
-pub const TYPICAL_GLYPH: f32 = 16.0;
+/// Glyph height assumed when none could be measured.
+const TYPICAL_GLYPH: f32 = 16.0;
 
 #[cfg(test)]
 mod tests {

@@ -31,8 +31,7 @@ pub fn normalise_polarity(img: &mut GrayImage, radius: u32, flatten: bool) {
 }
 
 /// [`normalise_polarity`], given `levels`, the histogram of `img`, when the caller has it.
-/// Public, like the other `_counted` steps, for the `preprocess_timing` example.
-pub fn normalise_polarity_counted(
+pub(crate) fn normalise_polarity_counted(
     img: &mut GrayImage,
     radius: u32,
     flatten: bool,

@@ -10,7 +10,7 @@ use image::GrayImage;
 pub const MAX_SCREEN_ASPECT: f32 = 2.2;
 
 /// Most OCR pixels a page longer than a screen may have, in multiples of the usual cap
-/// ([`super::MAX_OCR_PIXELS`]): its text needs the scale a screen's gets, but its pixels
+/// (`MAX_OCR_PIXELS`): its text needs the scale a screen's gets, but its pixels
 /// must stay bounded.
 pub const MAX_TALL_BUDGET: f32 = 3.0;
 
