@@ -47,6 +47,60 @@ pub(crate) fn unsharp_counted(img: &mut GrayImage, sigma: f32, amount: f32) -> O
     Some(std::array::from_fn(|v| counts.iter().map(|t| t[v]).sum()))
 }
 
+/// How sharp `img`'s edges are: over the steps of at least [`MIN_EDGE_RISE`] levels along
+/// every other row (runs of pixels changing the same way, [`MAX_EDGE_RUN`] long at most),
+/// the median share of a step that its steepest pixel takes. A screenshot's letters step
+/// within a pixel or two (0.5 to 1); a Gaussian blur of sigma pixels spreads a step so that
+/// its steepest pixel takes about 0.4 / sigma of it. None with fewer than [`MIN_EDGES`]
+/// steps (no text to judge by).
+pub(crate) fn edge_sharpness(img: &GrayImage) -> Option<f32> {
+    let (w, h) = img.dimensions();
+    let raw = samples(img);
+    let mut shares: Vec<f32> = Vec::new();
+    for y in (0..h as usize).step_by(2) {
+        let row = &raw[y * w as usize..(y + 1) * w as usize];
+        let mut x = 0;
+        while x + 1 < row.len() {
+            let d = i32::from(row[x + 1]) - i32::from(row[x]);
+            if d.abs() <= EDGE_NOISE {
+                x += 1;
+                continue;
+            }
+            // The run of steps the same way from `x`.
+            let mut end = x + 1;
+            let mut steepest = d.abs();
+            while end + 1 < row.len() {
+                let e = i32::from(row[end + 1]) - i32::from(row[end]);
+                if e.abs() <= EDGE_NOISE || e.signum() != d.signum() {
+                    break;
+                }
+                steepest = steepest.max(e.abs());
+                end += 1;
+            }
+            let rise = (i32::from(row[end]) - i32::from(row[x])).abs();
+            if rise >= MIN_EDGE_RISE && end - x <= MAX_EDGE_RUN {
+                shares.push(steepest as f32 / rise as f32);
+            }
+            x = end;
+        }
+    }
+    if shares.len() < MIN_EDGES {
+        return None;
+    }
+    let mid = shares.len() / 2;
+    let (_, median, _) = shares.select_nth_unstable_by(mid, f32::total_cmp);
+    Some(*median)
+}
+
+/// Change between neighbouring pixels (levels) taken for noise, not part of an edge.
+const EDGE_NOISE: i32 = 2;
+/// Least rise (levels) of an edge that [`edge_sharpness`] judges by: a letter's stroke.
+const MIN_EDGE_RISE: i32 = 48;
+/// Longest run (pixels) of an edge: longer is a gradient, not a blurred stroke.
+const MAX_EDGE_RUN: usize = 12;
+/// Fewest edges for a judgement.
+const MIN_EDGES: usize = 50;
+
 /// Linear stretch for washed-out images only (glare, grey phone photos): when the darkest
 /// and lightest 0.2% lie less than 160 levels apart. Stretching a clean screenshot would
 /// thicken anti-aliased letters until Tesseract merges them. The levels are measured in
@@ -91,4 +145,33 @@ pub(crate) fn stretch_contrast_counted(
         }
         stretched
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows of letter-like dark strokes, 2 to 4 pixels wide, on a white page.
+    fn strokes() -> GrayImage {
+        GrayImage::from_fn(400, 120, |x, y| {
+            let in_row = (y % 30) >= 8 && (y % 30) < 22;
+            let in_stroke = (x % 11) < 2 + (x / 11) % 3;
+            image::Luma([if in_row && in_stroke { 30 } else { 250 }])
+        })
+    }
+
+    #[test]
+    fn edge_sharpness_tells_a_blurred_page_and_its_blur() {
+        let sharp = strokes();
+        let r = edge_sharpness(&sharp).expect("edges");
+        assert!(r >= 0.9, "{r}");
+        let blurred = imageproc::filter::gaussian_blur_f32(&sharp, 1.2);
+        let r = edge_sharpness(&blurred).expect("edges");
+        assert!(r < 0.5, "{r}");
+        // The blur it implies is the blur applied, give or take a third.
+        let sigma = 0.4 / r;
+        assert!((0.8..=1.6).contains(&sigma), "{sigma}");
+        // No edges, no judgement.
+        assert!(edge_sharpness(&GrayImage::from_pixel(200, 100, image::Luma([128]))).is_none());
+    }
 }

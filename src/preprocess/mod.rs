@@ -139,11 +139,13 @@ pub enum Step {
     GlyphHeight,
     /// A page in a flat canvas cut out (`content.rs`).
     ContentCut,
+    /// How soft its edges are measured.
+    EdgeSharpness,
     /// Scaled for OCR.
     OcrSize,
     /// Contrast stretched.
     Stretch,
-    /// A photographed screen sharpened.
+    /// A photographed screen or a soft screenshot sharpened.
     Sharpen,
     /// A photographed screen's second OCR input made.
     SecondInput,
@@ -157,12 +159,13 @@ pub enum Step {
 
 impl Step {
     /// Every step, in the order they run.
-    pub const ALL: [Step; 12] = [
+    pub const ALL: [Step; 13] = [
         Step::WorkSize,
         Step::FindScreen,
         Step::Rectify,
         Step::GlyphHeight,
         Step::ContentCut,
+        Step::EdgeSharpness,
         Step::OcrSize,
         Step::Stretch,
         Step::Sharpen,
@@ -245,6 +248,16 @@ fn prepare_as(
         (work, (0.0, 0.0))
     };
     after(Step::ContentCut);
+    // A soft screenshot (resized by a site, blurred by a viewer) is sharpened at the scale
+    // of its blur, as its edges measure it. A photo's screen has its own sharpening.
+    let blur_work = if photographed {
+        None
+    } else {
+        contrast::edge_sharpness(&work)
+            .filter(|&r| r < SOFT_EDGES)
+            .map(|r| BLUR_PER_SHARPNESS / r)
+    };
+    after(Step::EdgeSharpness);
     let pixels = work.width() as f32 * work.height() as f32;
     let cap = (budget / pixels).sqrt();
     // Near 1x, skip the resampling (it only blurs), unless the pixel cap needs it.
@@ -272,6 +285,8 @@ fn prepare_as(
         // Phone photos are soft (focus, motion, moire filtering): sharpen at the scale of
         // the strokes, which lifts Tesseract's reading of them markedly.
         levels = unsharp_counted(&mut ocr_gray, glyph_ocr * PHOTO_SHARPEN_SIGMA, 2.0).or(levels);
+    } else if let Some(blur) = blur_work {
+        levels = unsharp_counted(&mut ocr_gray, blur * extra, SOFT_SHARPEN_AMOUNT).or(levels);
     }
     after(Step::Sharpen);
     let ocr_alt = screen
@@ -307,6 +322,16 @@ fn prepare_as(
         ocr_origin,
     }
 }
+
+/// Edge sharpness ([`contrast::edge_sharpness`]) below which a screenshot is sharpened:
+/// DEV's screenshots measure 0.52 to 1.0, the same blurred by 1.2 pixels 0.29 to 0.44.
+const SOFT_EDGES: f32 = 0.5;
+
+/// A Gaussian blur's sigma (pixels) times the edge sharpness it leaves: 1 / sqrt(2 pi).
+const BLUR_PER_SHARPNESS: f32 = 0.4;
+
+/// Strength of the unsharp mask on a soft screenshot.
+const SOFT_SHARPEN_AMOUNT: f32 = 2.5;
 
 /// Blur radius (sigma, in glyph heights) of the unsharp mask on a photographed screen.
 /// A quarter of a glyph sharpens strokes; half a glyph, as first chosen, swelled blurred
