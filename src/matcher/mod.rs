@@ -518,6 +518,14 @@ mod tests {
         // Too short to say which word, or not a part of any.
         assert_eq!(it.lookup_cut("nts", Cut::Left), None);
         assert_eq!(it.lookup_cut("ponentz", Cut::Left), None);
+        // Our name cut to a common word could be any name beginning so; cut to a rarer
+        // part, it is ours.
+        assert!(it.lookup("northbridge").is_some());
+        assert_eq!(it.lookup_cut("north", Cut::Right), None);
+        assert_eq!(
+            it.lookup_cut("northbr", Cut::Right),
+            it.lookup("northbridge")
+        );
         // The page cropped 30 px from the left: the sidebar's words lose their start.
         let cropped: Vec<Token> = page("charts")
             .tokens

@@ -131,7 +131,9 @@ impl IndexedTemplate {
 
     /// The vocabulary entry a word cut by the image's edge is the visible part of: the
     /// one entry ending with `fragment` (cut on the left) or starting with it (on the
-    /// right). Short fragments, digits and ambiguous fragments match nothing.
+    /// right). Short fragments, digits and ambiguous fragments match nothing, and a common
+    /// English word stands for no organisation word: "More" at a crop's edge is as likely
+    /// "more" as "Moreau", "North" any of many names beginning so.
     pub fn lookup_cut(&self, fragment: &str, side: Cut) -> Option<usize> {
         let len = fragment.chars().count();
         if len < MIN_CUT_FRAGMENT || fragment.chars().any(|c| c.is_ascii_digit()) {
@@ -151,7 +153,10 @@ impl IndexedTemplate {
                 found = Some(i);
             }
         }
-        found
+        found.filter(|&i| {
+            !self.template.vocabulary[i].org
+                || crate::fingerprint::english_zipf(fragment) < CUT_NAME_MAX_ZIPF
+        })
     }
 
     /// The vocabulary entry `token` reads as, if any. Exact first, then fuzzy.
@@ -226,6 +231,10 @@ const FAINT_CHROME_LEN: usize = 5;
 
 /// Fewest letters of a cut word that may stand for the whole word.
 const MIN_CUT_FRAGMENT: usize = 4;
+
+/// Zipf frequency from which a cut word is too common an English word to stand for an
+/// organisation word (as for words falling in place by chance).
+const CUT_NAME_MAX_ZIPF: f32 = 4.5;
 
 /// The image edge that cut a word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
