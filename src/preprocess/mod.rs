@@ -220,8 +220,8 @@ fn prepare_as(
         None
     };
     // A level photo of a monitor needs no rectifying, but its light is as uneven.
-    let photographed = screen.is_some()
-        || (may_be_photo && screen::camera_noise(&work) && screen::shows_screen(&work));
+    let camera = screen.is_none() && screen::camera_noise(&work);
+    let photographed = screen.is_some() || (may_be_photo && camera && screen::shows_screen(&work));
     after(Step::FindScreen);
     if let Some(s) = &screen {
         work = screen::rectify(&work, s);
@@ -249,8 +249,10 @@ fn prepare_as(
     };
     after(Step::ContentCut);
     // A soft screenshot (resized by a site, blurred by a viewer) is sharpened at the scale
-    // of its blur, as its edges measure it. A photo's screen has its own sharpening.
-    let blur_work = if photographed {
+    // of its blur, as its edges measure it. A photo's screen has its own sharpening, and
+    // a photo of anything else (a camera's noise) is soft by nature: sharpened, its
+    // texture costs Tesseract seconds and reads as nothing.
+    let blur_work = if photographed || camera {
         None
     } else {
         contrast::edge_sharpness(&work)
