@@ -252,7 +252,7 @@ fn prepare_as(
     // of its blur, as its edges measure it. A photo's screen has its own sharpening, and
     // a photo of anything else (a camera's noise) is soft by nature: sharpened, its
     // texture costs Tesseract seconds and reads as nothing.
-    let blur_work = if photographed || camera {
+    let blur_work = if screen.is_some() || camera {
         None
     } else {
         contrast::edge_sharpness(&work)
