@@ -338,6 +338,19 @@ fn the_system_in_a_dark_theme_is_read_as_the_system() {
 }
 
 #[test]
+fn a_blurred_copy_is_read_sharpened() {
+    // The reports page under a Gaussian blur of 1.4 px (a viewer's soft rescale): its
+    // letters went to Tesseract as soft as they were, and it was `clean`.
+    let page = image::open(repo().join("test-images/posted/positive-reports-page.jpg"))
+        .expect("fixture")
+        .blur(1.4)
+        .to_rgb8();
+    let rec = scan_made_image(&page, "blur", "blurred.png");
+    assert_eq!(rec["verdict"], "leak", "{rec:#}");
+    assert_eq!(rec["template"], "fernhill-casedesk");
+}
+
+#[test]
 fn a_small_window_on_a_plain_desktop_is_read_at_its_letters_scale() {
     // The reports page at 70% (569 x 320) in a 1920 x 1080 desktop of one colour. OCR's
     // pixel budget, spent on the whole desktop, read it at under 2x (letters of 7 px).
