@@ -177,8 +177,9 @@ pub(super) fn text_blocks(tokens: &[Token]) -> Vec<usize> {
 }
 
 /// Zipf frequency from which an English word is common enough to fall in place by chance
-/// on its own ("example", "name").
-const COMMON_WORD_ZIPF: f32 = 4.5;
+/// on its own ("example", "name"), or to be what a word cut by the image's edge reads
+/// rather than part of a name ("more", "north").
+pub(super) const COMMON_WORD_ZIPF: f32 = 4.5;
 
 /// Zipf frequency from which an English word is a function word ("it", "you", "the").
 const FUNCTION_WORD_ZIPF: f32 = 5.6;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::fingerprint::{ImageFingerprint, Token};
 use crate::template::Template;
 
-use super::geometry::text_blocks;
+use super::geometry::{text_blocks, COMMON_WORD_ZIPF};
 use super::look::chrome_cells;
 
 /// A template with lookup structures built once per scan.
@@ -155,7 +155,7 @@ impl IndexedTemplate {
         }
         found.filter(|&i| {
             !self.template.vocabulary[i].org
-                || crate::fingerprint::english_zipf(fragment) < CUT_NAME_MAX_ZIPF
+                || crate::fingerprint::english_zipf(fragment) < COMMON_WORD_ZIPF
         })
     }
 
@@ -231,10 +231,6 @@ const FAINT_CHROME_LEN: usize = 5;
 
 /// Fewest letters of a cut word that may stand for the whole word.
 const MIN_CUT_FRAGMENT: usize = 4;
-
-/// Zipf frequency from which a cut word is too common an English word to stand for an
-/// organisation word (as for words falling in place by chance).
-const CUT_NAME_MAX_ZIPF: f32 = 4.5;
 
 /// The image edge that cut a word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
