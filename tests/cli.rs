@@ -44,6 +44,12 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// The bundled leak, the never-enrolled reports page, decoded: what the made-image tests
+/// transform.
+fn reports_page() -> image::DynamicImage {
+    image::open(repo().join("test-images/posted/positive-reports-page.jpg")).expect("fixture")
+}
+
 /// Saves `image` as `name` in a fresh temporary folder, scans it against the bundled
 /// models and returns its record.
 fn scan_made_image(image: &image::RgbImage, tag: &str, name: &str) -> Value {
@@ -319,9 +325,7 @@ fn the_system_in_a_dark_theme_is_read_as_the_system() {
     // The reports page as its dark theme shows it: light regions (the page, cards,
     // banner) turned dark with light letters, the sidebar left as it was. Nothing in it
     // was a light page for the dark regions to be inverted against, and it was `clean`.
-    let page = image::open(repo().join("test-images/posted/positive-reports-page.jpg"))
-        .expect("fixture")
-        .to_rgb8();
+    let page = reports_page().to_rgb8();
     let local = image::imageops::blur(
         &image::DynamicImage::ImageRgb8(page.clone()).to_luma8(),
         8.0,
@@ -341,10 +345,7 @@ fn the_system_in_a_dark_theme_is_read_as_the_system() {
 fn a_blurred_copy_is_read_sharpened() {
     // The reports page under a Gaussian blur of 1.4 px (a viewer's soft rescale): its
     // letters went to Tesseract as soft as they were, and it was `clean`.
-    let page = image::open(repo().join("test-images/posted/positive-reports-page.jpg"))
-        .expect("fixture")
-        .blur(1.4)
-        .to_rgb8();
+    let page = reports_page().blur(1.4).to_rgb8();
     let rec = scan_made_image(&page, "blur", "blurred.png");
     assert_eq!(rec["verdict"], "leak", "{rec:#}");
     assert_eq!(rec["template"], "fernhill-casedesk");
@@ -354,8 +355,7 @@ fn a_blurred_copy_is_read_sharpened() {
 fn a_small_window_on_a_plain_desktop_is_read_at_its_letters_scale() {
     // The reports page at 70% (569 x 320) in a 1920 x 1080 desktop of one colour. OCR's
     // pixel budget, spent on the whole desktop, read it at under 2x (letters of 7 px).
-    let page =
-        image::open(repo().join("test-images/posted/positive-reports-page.jpg")).expect("fixture");
+    let page = reports_page();
     let (w, h) = (page.width() * 7 / 10, page.height() * 7 / 10);
     let small = page
         .resize_exact(w, h, image::imageops::FilterType::Lanczos3)
@@ -377,9 +377,7 @@ fn a_small_window_on_a_plain_desktop_is_read_at_its_letters_scale() {
 #[test]
 fn a_screen_recording_that_opens_on_a_blank_frame_is_read_at_the_page() {
     // A GIF whose first frame is blank (a recording fading in), then the reports page.
-    let page = image::open(repo().join("test-images/posted/positive-reports-page.jpg"))
-        .expect("fixture")
-        .to_rgba8();
+    let page = reports_page().to_rgba8();
     let blank = image::RgbaImage::from_pixel(page.width(), page.height(), image::Rgba([255; 4]));
     let dir = temp_dir("gif");
     let path = dir.join("recording.gif");
