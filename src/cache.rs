@@ -277,6 +277,7 @@ mod tests {
                 format: "png".into(),
                 bytes: 1234,
                 frame: None,
+                truncated: false,
             },
             gate: None,
             fingerprint: Some(StoredFingerprint {

@@ -53,6 +53,8 @@ pub struct Decoded {
     /// For an animation (GIF, WebP, APNG), the frame `image` is (0 the first); `None` for
     /// a still image.
     pub frame: Option<usize>,
+    /// The file ends before its image data does (see [`is_truncated`]).
+    pub truncated: bool,
 }
 
 /// Most frames of an animation looked at for the one that shows the most.
@@ -140,7 +142,53 @@ pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Imag
         format: format!("{format:?}").to_lowercase(),
         bytes: bytes.len() as u64,
         frame,
+        truncated: is_truncated(bytes, format),
     })
+}
+
+/// Whether the file ends before its image data does: an interrupted download or upload.
+/// Decoders fill the missing part with blank or repeated pixels rather than fail, so the
+/// part that arrived is still analysed (a leak in it is still found), and the record says
+/// the rest is missing. Known for JPEG (no end-of-image marker after the last scan), PNG
+/// (a chunk runs past the end, or the end chunk never comes) and WebP (the file is shorter
+/// than its RIFF header says); false for other formats.
+pub fn is_truncated(bytes: &[u8], format: ImageFormat) -> bool {
+    match format {
+        ImageFormat::Jpeg => {
+            // Entropy-coded data stuffs every 0xFF with 0x00, so the markers are unambiguous;
+            // the last start-of-scan is the main image's (an EXIF thumbnail's comes first).
+            let marker = |m: u8| move |w: &[u8]| w == [0xFF, m];
+            match bytes.windows(2).rposition(marker(0xDA)) {
+                Some(sos) => !bytes[sos..].windows(2).any(marker(0xD9)),
+                None => true,
+            }
+        }
+        ImageFormat::Png => {
+            let mut at = 8usize;
+            loop {
+                let Some(header) = bytes.get(at..at + 8) else {
+                    return true;
+                };
+                let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+                let end = at.saturating_add(12).saturating_add(length as usize);
+                if end > bytes.len() {
+                    return true;
+                }
+                if &header[4..8] == b"IEND" {
+                    return false;
+                }
+                at = end;
+            }
+        }
+        ImageFormat::WebP => match bytes.get(4..8) {
+            Some(size) => {
+                let riff = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as u64;
+                (bytes.len() as u64) < riff + 8
+            }
+            None => true,
+        },
+        _ => false,
+    }
 }
 
 /// The frames of the animation in `bytes`, if it is one, each decoded under `limits` (a
@@ -334,6 +382,38 @@ mod tests {
         assert!(decode_bytes(&full[..full.len() / 2], &limits).is_err());
         assert!(matches!(decode_bytes(&[], &limits), Err(ImageError::Empty)));
         assert!(decode_bytes(b"hello, this is text", &limits).is_err());
+    }
+
+    #[test]
+    fn a_file_that_ends_early_is_known_as_truncated() {
+        // Busy pixels, so that each format's image data spans most of the file.
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([
+                (x * 37 % 251) as u8,
+                (y * 53 % 241) as u8,
+                ((x ^ y) * 7) as u8,
+            ])
+        }));
+        for format in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP] {
+            let mut out = Cursor::new(Vec::new());
+            img.write_to(&mut out, format).unwrap();
+            let full = out.into_inner();
+            assert!(!is_truncated(&full, format), "{format:?} whole");
+            // Bytes after the end (a trailer some cameras add) are no truncation.
+            let trailed: Vec<u8> = full.iter().copied().chain(*b"trailer").collect();
+            assert!(!is_truncated(&trailed, format), "{format:?} with a trailer");
+            let cut = &full[..full.len() * 3 / 4];
+            assert!(is_truncated(cut, format), "{format:?} cut");
+        }
+        // A JPEG that ends early still decodes, and says so.
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+        let full = out.into_inner();
+        let limits = DecodeLimits::default();
+        assert!(!decode_bytes(&full, &limits).unwrap().truncated);
+        let cut = decode_bytes(&full[..full.len() * 3 / 4], &limits).unwrap();
+        assert!(cut.truncated);
+        assert_eq!((cut.image.width(), cut.image.height()), (64, 48));
     }
 
     #[test]

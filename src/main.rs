@@ -36,6 +36,7 @@ struct Cli {
 /// Settings shared by `scan` and `watch`.
 #[derive(Args)]
 struct ScanArgs {
+    /// Models folder: the enrolled templates (`*.template.json`) and `calibration.json`.
     #[arg(long)]
     models: PathBuf,
     /// Append records to FILE (one synced line per image) instead of stdout.
@@ -97,6 +98,7 @@ enum Command {
         /// With --stdin: paths are NUL-separated (find -print0).
         #[arg(short = '0', long = "null", requires = "stdin")]
         null: bool,
+        /// Image files and folders (searched recursively) to scan.
         #[arg(required_unless_present = "stdin")]
         paths: Vec<PathBuf>,
     },
@@ -113,6 +115,7 @@ enum Command {
     },
     /// Refit the score model from a scan's records and labels; writes models/calibration.json.
     Calibrate {
+        /// Models folder whose calibration.json is rewritten.
         #[arg(long)]
         models: PathBuf,
         /// labels.jsonl of a labelled corpus.
@@ -517,8 +520,13 @@ fn summary_line(s: &ScanSummary, resumed: bool, skipped: usize, skipped_leaks: u
     } else {
         String::new()
     };
+    let truncated = if s.truncated > 0 {
+        format!(", {} truncated (analysed as far as they go)", s.truncated)
+    } else {
+        String::new()
+    };
     format!(
-        "{} images, {} leaks, {} review, {} errors, {} cached, {} duplicates, {} gated{allowlisted}, {:.2} images/s{resumed}",
+        "{} images, {} leaks, {} review, {} errors, {} cached, {} duplicates, {} gated{allowlisted}{truncated}, {:.2} images/s{resumed}",
         s.images,
         s.leaks,
         s.reviews,

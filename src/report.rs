@@ -163,6 +163,10 @@ pub struct ImageInfo {
     /// clearly more); null for a still image.
     #[serde(default)]
     pub frame: Option<usize>,
+    /// The file ends before its image data does: what arrived was analysed, the rest of
+    /// the picture is blank.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 /// The evidence behind a verdict, for the best template.

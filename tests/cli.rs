@@ -352,6 +352,26 @@ fn a_blurred_copy_is_read_sharpened() {
 }
 
 #[test]
+fn a_leak_whose_download_stopped_short_is_still_found_and_said_to_be_truncated() {
+    // The bundled leak's file cut at 70% of its bytes: an interrupted download. The decoder
+    // fills the missing rows; the part that arrived still shows the system.
+    let bytes = std::fs::read(repo().join("test-images/posted/positive-reports-page.jpg"))
+        .expect("fixture");
+    let dir = temp_dir("truncated");
+    let path = dir.join("cut.jpg");
+    std::fs::write(&path, &bytes[..bytes.len() * 7 / 10]).expect("write the cut file");
+    let models = repo().join("models");
+    let out = leakshot(&["scan", "--models", path_str(&models), path_str(&path)]);
+    let rec = by_name(&records(&out), "cut.jpg").clone();
+    assert!(rec["error"].is_null(), "{rec:#}");
+    assert_eq!(rec["image"]["truncated"], true, "{rec:#}");
+    assert_eq!(rec["verdict"], "leak", "{rec:#}");
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(summary.contains("1 truncated"), "{summary}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_small_window_on_a_plain_desktop_is_read_at_its_letters_scale() {
     // The reports page at 70% (569 x 320) in a 1920 x 1080 desktop of one colour. OCR's
     // pixel budget, spent on the whole desktop, read it at under 2x (letters of 7 px).

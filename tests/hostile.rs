@@ -173,6 +173,8 @@ fn animated_webp(canvas: (u32, u32), frames: &[RgbImage]) -> Vec<u8> {
 enum Expect {
     /// A normal result; `Some((w, h))` also checks the decoded size (after EXIF rotation).
     Valid(Option<(u64, u64)>),
+    /// A normal result for the part of a file that ends early, which the record says.
+    Truncated,
     /// An error record whose message contains this text.
     Error(&'static str),
 }
@@ -325,7 +327,12 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
                 let p = jpeg(&rgb, Jc::Rgb, true, None);
                 p[..p.len() / 2].to_vec()
             },
-            full(),
+            Expect::Truncated,
+        ),
+        case(
+            "baseline-truncated.jpg",
+            jpg[..jpg.len() * 9 / 10].to_vec(),
+            Expect::Truncated,
         ),
         // EXIF orientation: a valid one is applied (6: rotate 90, so 80x120); absurd
         // values and broken TIFF blocks are ignored, not fatal.
@@ -506,6 +513,14 @@ fn every_hostile_file_gets_one_record_and_the_run_finishes() {
                     );
                 }
                 assert!(r["file"]["size"].is_u64(), "{tail}: {r:#}");
+                assert_eq!(r["image"]["truncated"], false, "{tail}: {r:#}");
+            }
+            Expect::Truncated => {
+                assert!(
+                    r["error"].is_null(),
+                    "{tail} decodes as far as it goes: {r:#}"
+                );
+                assert_eq!(r["image"]["truncated"], true, "{tail}: {r:#}");
             }
             Expect::Error(text) => {
                 let error = r["error"].as_str().unwrap_or_default();

@@ -110,6 +110,8 @@ pub struct ScanSummary {
     pub gated: usize,
     /// Images an `--ignore` entry cleared.
     pub allowlisted: usize,
+    /// Images whose file ends before its image data does (analysed as far as they go).
+    pub truncated: usize,
     /// Cache reads or writes that failed.
     pub cache_failures: usize,
     pub seconds: f64,
@@ -129,6 +131,7 @@ impl ScanSummary {
         self.gated +=
             usize::from(first && ev.and_then(|e| e.gate.as_ref()).is_some_and(|g| !g.passed));
         self.allowlisted += usize::from(ev.is_some_and(|e| e.allowlisted.is_some()));
+        self.truncated += usize::from(first && r.image.as_ref().is_some_and(|i| i.truncated));
     }
 }
 
@@ -382,6 +385,7 @@ impl Scanner {
             format: decoded.format.clone(),
             bytes: decoded.bytes,
             frame: decoded.frame,
+            truncated: decoded.truncated,
         };
         // One grey copy for the gate and preprocessing (timed with the gate when it runs).
         let gray = luma8(&decoded.image);
