@@ -37,6 +37,9 @@ fn main() -> anyhow::Result<()> {
         converting += t.elapsed();
         let decision = gate::check_gray(&gray);
         checking += t.elapsed();
+        if gate::looks_turned(&gray, &decision) {
+            println!("sideways: {file} ({kind})");
+        }
         drop(gray);
         images += 1;
         let whole = gate::measure(&decoded.image);

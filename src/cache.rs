@@ -278,6 +278,7 @@ mod tests {
                 bytes: 1234,
                 frame: None,
                 truncated: false,
+                turned: None,
             },
             gate: None,
             fingerprint: Some(StoredFingerprint {

@@ -122,6 +122,32 @@ fn evaluate(full: &GrayImage, stop_at: Option<usize>) -> GateEvidence {
     }
 }
 
+/// Whether `gray`'s letters stand in columns rather than rows: a screen posted sideways (a
+/// photo stripped of the orientation tag that would have turned it upright). Looked at
+/// only where rows show few text-like shapes for the glyph-like ones (fewer than
+/// [`MIN_TEXT_SHAPES`], or under a tenth: sideways lines' letters still meet a neighbour
+/// now and then); the image turned a quarter must then show [`TURNED_TEXT_SHAPES`] and
+/// four times its upright count.
+pub fn looks_turned(gray: &GrayImage, evidence: &GateEvidence) -> bool {
+    let upright = evidence.text_shapes;
+    if upright >= MIN_TEXT_SHAPES && upright * SPARSE_ROWS >= evidence.glyph_shapes {
+        return false;
+    }
+    let needed = TURNED_TEXT_SHAPES.max(4 * upright);
+    let turned = image::imageops::rotate90(reduced_gray(gray).as_ref());
+    count_text_shapes(&turned, Some(needed)).1 >= needed
+}
+
+/// Text-like shapes a quarter-turned image must show in its columns to be read turned:
+/// three times what passes an upright one, since every image this looks at has already
+/// shown next to no text in its rows (natural photos, mostly), and one taken for turned
+/// costs OCR.
+const TURNED_TEXT_SHAPES: usize = 3 * MIN_TEXT_SHAPES;
+
+/// Glyph-like shapes per text-like one above which an image's rows are too sparse in text
+/// for a screen shown upright (those of DEV-XL's that pass: 7 of 510 are).
+const SPARSE_ROWS: usize = 10;
+
 /// `gray` brought to the gate's scale (borrowed when already there).
 fn reduced_gray(gray: &GrayImage) -> Cow<'_, GrayImage> {
     let (w, h) = gray.dimensions();
@@ -629,10 +655,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rows_of_letter_blocks_pass() {
-        // A page of "words": rows of dark letter-sized shapes, like 'o' (a ring) and 'n'
-        // (an arch).
+    /// A page of "words": rows of dark letter-sized shapes, like 'o' (a ring) and 'n' (an
+    /// arch).
+    fn letter_rows_page() -> GrayImage {
         let mut img = GrayImage::from_pixel(1000, 700, Luma([245]));
         for row in 0..12u32 {
             let top = 40 + row * 50;
@@ -661,6 +686,12 @@ mod tests {
                 }
             }
         }
+        img
+    }
+
+    #[test]
+    fn rows_of_letter_blocks_pass() {
+        let mut img = letter_rows_page();
         let page = DynamicImage::ImageLuma8(img.clone());
         let g = check(&page);
         assert!(g.passed, "{g:?}");
@@ -683,5 +714,20 @@ mod tests {
         // Light text on a dark panel counts too.
         image::imageops::invert(&mut img);
         assert!(check(&DynamicImage::ImageLuma8(img)).passed);
+    }
+
+    #[test]
+    fn a_page_turned_a_quarter_looks_turned() {
+        let page = letter_rows_page();
+        assert!(!looks_turned(&page, &check_gray(&page)));
+        for turned in [
+            image::imageops::rotate90(&page),
+            image::imageops::rotate270(&page),
+        ] {
+            let g = check_gray(&turned);
+            assert!(looks_turned(&turned, &g), "{g:?}");
+        }
+        let flat = GrayImage::from_pixel(800, 600, Luma([200]));
+        assert!(!looks_turned(&flat, &check_gray(&flat)));
     }
 }

@@ -167,6 +167,11 @@ pub struct ImageInfo {
     /// the picture is blank.
     #[serde(default)]
     pub truncated: bool,
+    /// Degrees clockwise the image was turned before analysis, when it was posted sideways
+    /// (its letters in columns; 90 or 270): width, height and every box are the turned
+    /// image's. Null when it was analysed as decoded.
+    #[serde(default)]
+    pub turned: Option<u16>,
 }
 
 /// The evidence behind a verdict, for the best template.

@@ -372,6 +372,25 @@ fn a_leak_whose_download_stopped_short_is_still_found_and_said_to_be_truncated()
 }
 
 #[test]
+fn a_screenshot_posted_sideways_is_read_turned_upright() {
+    // The reports page turned a quarter anticlockwise, as a photo stripped of its EXIF
+    // orientation shows: its letters stand in columns, and the gate stopped it as `clean`.
+    let page = reports_page();
+    let sideways = page.rotate270().to_rgb8();
+    let rec = scan_made_image(&sideways, "sideways", "sideways.png");
+    assert_eq!(rec["verdict"], "leak", "{rec:#}");
+    assert_eq!(rec["template"], "fernhill-casedesk");
+    assert_eq!(rec["image"]["turned"], 90, "{rec:#}");
+    // Width, height and boxes are the upright page's.
+    assert_eq!(rec["image"]["width"], page.width());
+    assert_eq!(rec["image"]["height"], page.height());
+    for word in rec["evidence"]["matched_words"].as_array().expect("words") {
+        let x = word["box"][0].as_f64().unwrap_or(-1.0);
+        assert!((0.0..f64::from(page.width())).contains(&x), "{word}");
+    }
+}
+
+#[test]
 fn a_small_window_on_a_plain_desktop_is_read_at_its_letters_scale() {
     // The reports page at 70% (569 x 320) in a 1920 x 1080 desktop of one colour. OCR's
     // pixel budget, spent on the whole desktop, read it at under 2x (letters of 7 px).

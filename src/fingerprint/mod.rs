@@ -83,6 +83,21 @@ pub fn tokens_from_words(words: &[OcrWord], scale: f32) -> Vec<Token> {
     out
 }
 
+/// Common English words of three letters or more read with confidence: what text read the
+/// right way up gives (dozens on a page), and the same text upside down or sideways next
+/// to none.
+pub fn upright_words(words: &[OcrWord]) -> usize {
+    tokens_from_words(words, 1.0)
+        .iter()
+        .filter(|t| !t.faint && t.text.chars().count() >= 3)
+        .filter(|t| english_zipf(&t.text) >= UPRIGHT_WORD_ZIPF)
+        .count()
+}
+
+/// Frequency (Zipf) of the words [`upright_words`] counts: "the", "page", "report" are
+/// above; letters of sideways text read as words ("ooo", "iil") are not.
+const UPRIGHT_WORD_ZIPF: f32 = 3.0;
+
 /// Whether an OCR word is a web address ("https://portal.example/cases?id=7",
 /// "www.example.gov.uk", "portal.example/app"): a browser's address bar, a link. Its parts
 /// are no words of a page: "https" and a host's name in our name's projected place (a page
@@ -288,6 +303,22 @@ mod tests {
         for word in ["12/03/2026", "OFFICIAL-SENSITIVE", "Ltd.", "and/or", "v2.1"] {
             assert!(!is_web_address(word), "{word}");
         }
+    }
+
+    #[test]
+    fn common_words_tell_text_read_the_right_way_up() {
+        let read =
+            |texts: &[&str]| -> Vec<OcrWord> { texts.iter().map(|t| word(t, 0.0)).collect() };
+        // A sign-in page read upright; the same turned upside down, as Tesseract reads it.
+        let upright = read(&["Sign", "in", "to", "the", "staff", "portal", "Password"]);
+        let upside_down = read(&["ul", "ublS", "oq", "ey", "JJe}s", "lepod", "pJomssed"]);
+        assert_eq!(upright_words(&upright), 5);
+        assert_eq!(upright_words(&upside_down), 0);
+        let mut doubted = upright;
+        for w in &mut doubted {
+            w.confidence = MIN_WORD_CONFIDENCE - 1.0;
+        }
+        assert_eq!(upright_words(&doubted), 0, "faint readings do not count");
     }
 
     #[test]

@@ -23,16 +23,18 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
+use image::{DynamicImage, GrayImage};
+
 use crate::allowlist::{to_hex, Allowlist};
 use crate::cache::{Cache, CachedImage, StoredFingerprint};
 use crate::decode::{decode_bytes, decode_file, read_file, DecodeLimits};
 use crate::error::{ImageError, OcrError};
-use crate::fingerprint::{fingerprint, ImageFingerprint};
+use crate::fingerprint::{fingerprint, upright_words, ImageFingerprint};
 use crate::gate::{self, GateEvidence};
 use crate::ingest::Input;
 use crate::matcher::{match_template, IndexedTemplate, TemplateIndex, TemplateMatch};
-use crate::ocr::OcrEngine;
-use crate::preprocess::{luma8, prepare_gray, prepare_screenshot, SCAN_GLYPH_HEIGHT};
+use crate::ocr::{OcrEngine, OcrWord};
+use crate::preprocess::{luma8, prepare_gray, prepare_screenshot, Prepared, SCAN_GLYPH_HEIGHT};
 use crate::report::{CandidateScore, FileInfo, ImageInfo, Record};
 use crate::score::{feature_vector, score, Scored, Verdict, FEATURE_NAMES};
 use crate::template::{Calibration, Models};
@@ -386,30 +388,76 @@ impl Scanner {
             bytes: decoded.bytes,
             frame: decoded.frame,
             truncated: decoded.truncated,
+            turned: None,
         };
+        let mut info = info;
         // One grey copy for the gate and preprocessing (timed with the gate when it runs).
         let gray = luma8(&decoded.image);
-        let gate = self.options.gate.then(|| gate::check_gray(&gray));
+        let mut gate = self.options.gate.then(|| gate::check_gray(&gray));
         if gate.is_some() {
             lap("gate", timings);
         }
-        if let Some(g) = gate.as_ref().filter(|g| !g.passed) {
-            self.store(hash, &info, gate.clone(), None);
-            let mut record = gated_record(path_text, g.clone());
-            record.image = Some(info);
-            return record;
-        }
-        let prepared = prepare_gray(gray, &decoded.image, SCAN_GLYPH_HEIGHT);
-        drop(decoded);
-        lap("preprocess", timings);
-        let words = match engine.read_all(prepared.ocr_inputs()) {
-            Ok(w) => w,
-            Err(e) => {
+        let mut gray = Some(gray);
+        // Letters in columns, not rows: a screen posted sideways is read turned upright.
+        let sideways = gray.as_ref().is_some_and(|g| {
+            let shapes = gate.clone().unwrap_or_else(|| gate::check_gray(g));
+            gate::looks_turned(g, &shapes)
+        });
+        let reading = if sideways {
+            let as_is = gate.as_ref().is_none_or(|g| g.passed);
+            let read = read_sideways(&decoded.image, gray.take().filter(|_| as_is), engine);
+            lap("turn", timings);
+            match read {
+                Ok(read) => read,
+                Err(e) => {
+                    return Record::failed(
+                        path_text,
+                        ImageError::Ocr(e).to_string(),
+                        BTreeMap::new(),
+                    )
+                }
+            }
+        } else {
+            None
+        };
+        let (prepared, words) = match reading {
+            Some(reading) => {
+                if let Some(turn) = reading.turn {
+                    info.turned = Some(turn.degrees());
+                    (info.width, info.height) = (info.height, info.width);
+                    if gate.is_some() {
+                        gate = reading.gate;
+                    }
+                }
+                drop(decoded);
+                (reading.prepared, reading.words)
+            }
+            None => {
+                if let Some(g) = gate.as_ref().filter(|g| !g.passed) {
+                    self.store(hash, &info, gate.clone(), None);
+                    let mut record = gated_record(path_text, g.clone());
+                    record.image = Some(info);
+                    return record;
+                }
+                let gray = gray.take().unwrap_or_else(|| luma8(&decoded.image));
+                let prepared = prepare_gray(gray, &decoded.image, SCAN_GLYPH_HEIGHT);
+                drop(decoded);
+                lap("preprocess", timings);
+                let words = match engine.read_all(prepared.ocr_inputs()) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        lap("ocr", timings);
+                        return Record::failed(
+                            path_text,
+                            ImageError::Ocr(e).to_string(),
+                            BTreeMap::new(),
+                        );
+                    }
+                };
                 lap("ocr", timings);
-                return Record::failed(path_text, ImageError::Ocr(e).to_string(), BTreeMap::new());
+                (prepared, words)
             }
         };
-        lap("ocr", timings);
         let fp = fingerprint(&prepared, &words);
         let stored = self
             .cache
@@ -529,6 +577,94 @@ impl Scanner {
             evidence,
         )
     }
+}
+
+/// A quarter turn that stands a sideways image upright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    Clockwise,
+    Anticlockwise,
+}
+
+impl Turn {
+    /// Clockwise degrees, as the record gives them.
+    fn degrees(self) -> u16 {
+        match self {
+            Turn::Clockwise => 90,
+            Turn::Anticlockwise => 270,
+        }
+    }
+
+    fn apply(self, image: &DynamicImage) -> DynamicImage {
+        match self {
+            Turn::Clockwise => image.rotate90(),
+            Turn::Anticlockwise => image.rotate270(),
+        }
+    }
+}
+
+/// An image that looked sideways, read one way round.
+struct Reading {
+    /// The quarter turn read; `None`: as decoded.
+    turn: Option<Turn>,
+    prepared: Prepared,
+    words: Vec<OcrWord>,
+    /// The gate's measurement of the turned image (`None` as decoded).
+    gate: Option<GateEvidence>,
+}
+
+/// Common words (three letters or more, read with confidence) the reading kept must give,
+/// and more than every other: a page read the right way up gives dozens (a sign-in page,
+/// four), upside down a few short ones.
+const MIN_UPRIGHT_WORDS: usize = 3;
+
+/// Reads an image that looks sideways turned a quarter each way, and as it is when
+/// `as_is` gives its grey copy (its rows passed the gate: it may be upright after all), and
+/// keeps the reading with the most common words ([`upright_words`]), when it has at least
+/// [`MIN_UPRIGHT_WORDS`] and more than every other. Otherwise the reading as it is, or
+/// `None` without it. Every way is read: upside down, a page still gives a few short
+/// common words.
+fn read_sideways(
+    image: &DynamicImage,
+    as_is: Option<GrayImage>,
+    engine: &mut OcrEngine,
+) -> Result<Option<Reading>, OcrError> {
+    let mut reads: Vec<(usize, Reading)> = Vec::with_capacity(3);
+    if let Some(gray) = as_is {
+        let prepared = prepare_gray(gray, image, SCAN_GLYPH_HEIGHT);
+        let words = engine.read_all(prepared.ocr_inputs())?;
+        let reading = Reading {
+            turn: None,
+            prepared,
+            words,
+            gate: None,
+        };
+        reads.push((upright_words(&reading.words), reading));
+    }
+    for turn in [Turn::Clockwise, Turn::Anticlockwise] {
+        let turned = turn.apply(image);
+        let gray = luma8(&turned);
+        let gate = Some(gate::check_gray(&gray));
+        let prepared = prepare_gray(gray, &turned, SCAN_GLYPH_HEIGHT);
+        let words = engine.read_all(prepared.ocr_inputs())?;
+        let reading = Reading {
+            turn: Some(turn),
+            prepared,
+            words,
+            gate,
+        };
+        reads.push((upright_words(&reading.words), reading));
+    }
+    let best = reads.iter().map(|r| r.0).max().unwrap_or(0);
+    let clear = best >= MIN_UPRIGHT_WORDS && reads.iter().filter(|r| r.0 == best).count() == 1;
+    let keep = reads.iter().position(|r| {
+        if clear {
+            r.0 == best
+        } else {
+            r.1.turn.is_none()
+        }
+    });
+    Ok(keep.map(|i| reads.swap_remove(i).1))
 }
 
 /// `d` in milliseconds, to two decimals.
