@@ -381,7 +381,7 @@ impl Scanner {
         };
         drop(bytes);
         lap("decode", timings);
-        let info = ImageInfo {
+        let mut info = ImageInfo {
             width: decoded.image.width(),
             height: decoded.image.height(),
             format: decoded.format.clone(),
@@ -390,19 +390,18 @@ impl Scanner {
             truncated: decoded.truncated,
             turned: None,
         };
-        let mut info = info;
         // One grey copy for the gate and preprocessing (timed with the gate when it runs).
         let gray = luma8(&decoded.image);
         let mut gate = self.options.gate.then(|| gate::check_gray(&gray));
         if gate.is_some() {
             lap("gate", timings);
         }
-        let mut gray = Some(gray);
         // Letters in columns, not rows: a screen posted sideways is read turned upright.
-        let sideways = gray.as_ref().is_some_and(|g| {
-            let shapes = gate.clone().unwrap_or_else(|| gate::check_gray(g));
-            gate::looks_turned(g, &shapes)
-        });
+        let sideways = match &gate {
+            Some(g) => gate::looks_turned(&gray, g),
+            None => gate::looks_turned(&gray, &gate::check_gray(&gray)),
+        };
+        let mut gray = Some(gray);
         let reading = if sideways {
             let as_is = gate.as_ref().is_none_or(|g| g.passed);
             let read = read_sideways(&decoded.image, gray.take().filter(|_| as_is), engine);
