@@ -8,7 +8,8 @@
 //!    file is read and hashed (BLAKE3): reposts are not analysed again, and [`cache`]
 //!    hits skip to matching;
 //! 2. [`decode`]: bytes to pixels, in Rust only, under explicit limits; then [`gate`]:
-//!    images without text-like structure are `clean` without OCR;
+//!    images without text-like structure are `clean` without OCR, and an image whose
+//!    letters stand in columns is read turned a quarter, each way;
 //! 3. [`preprocess`]: grayscale, contrast, scale chosen from the measured text height;
 //! 4. [`ocr`]: Tesseract words with boxes, one engine per worker;
 //! 5. [`fingerprint`]: normalised, weighted tokens and the colour fingerprint of the chrome;
