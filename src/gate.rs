@@ -126,8 +126,8 @@ fn evaluate(full: &GrayImage, stop_at: Option<usize>) -> GateEvidence {
 /// photo stripped of the orientation tag that would have turned it upright). Looked at
 /// only where rows show few text-like shapes for the glyph-like ones (fewer than
 /// [`MIN_TEXT_SHAPES`], or under a tenth: sideways lines' letters still meet a neighbour
-/// now and then); the image turned a quarter must then show [`TURNED_TEXT_SHAPES`] and
-/// four times its upright count.
+/// now and then); the image turned a quarter must then show 24 text-like shapes (three
+/// times what passes upright) and four times its upright count.
 pub fn looks_turned(gray: &GrayImage, evidence: &GateEvidence) -> bool {
     let upright = evidence.text_shapes;
     if upright >= MIN_TEXT_SHAPES && upright * SPARSE_ROWS >= evidence.glyph_shapes {
