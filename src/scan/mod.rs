@@ -628,31 +628,28 @@ fn read_sideways(
     as_is: Option<GrayImage>,
     engine: &mut OcrEngine,
 ) -> Result<Option<Reading>, OcrError> {
-    let mut reads: Vec<(usize, Reading)> = Vec::with_capacity(3);
-    if let Some(gray) = as_is {
+    let mut read = |turn: Option<Turn>, gray: GrayImage, image: &DynamicImage, gate| {
         let prepared = prepare_gray(gray, image, SCAN_GLYPH_HEIGHT);
         let words = engine.read_all(prepared.ocr_inputs())?;
-        let reading = Reading {
-            turn: None,
-            prepared,
-            words,
-            gate: None,
-        };
-        reads.push((upright_words(&reading.words), reading));
+        Ok::<_, OcrError>((
+            upright_words(&words),
+            Reading {
+                turn,
+                prepared,
+                words,
+                gate,
+            },
+        ))
+    };
+    let mut reads: Vec<(usize, Reading)> = Vec::with_capacity(3);
+    if let Some(gray) = as_is {
+        reads.push(read(None, gray, image, None)?);
     }
     for turn in [Turn::Clockwise, Turn::Anticlockwise] {
         let turned = turn.apply(image);
         let gray = luma8(&turned);
         let gate = Some(gate::check_gray(&gray));
-        let prepared = prepare_gray(gray, &turned, SCAN_GLYPH_HEIGHT);
-        let words = engine.read_all(prepared.ocr_inputs())?;
-        let reading = Reading {
-            turn: Some(turn),
-            prepared,
-            words,
-            gate,
-        };
-        reads.push((upright_words(&reading.words), reading));
+        reads.push(read(Some(turn), gray, &turned, gate)?);
     }
     let best = reads.iter().map(|r| r.0).max().unwrap_or(0);
     let clear = best >= MIN_UPRIGHT_WORDS && reads.iter().filter(|r| r.0 == best).count() == 1;
