@@ -169,7 +169,8 @@ pub struct ImageInfo {
     pub truncated: bool,
     /// Degrees clockwise the image was turned before analysis, when it was posted sideways
     /// (its letters in columns; 90 or 270): width, height and every box are the turned
-    /// image's. Null when it was analysed as decoded.
+    /// image's (reduced to 3,000 pixels on its long side when larger). Null when it was
+    /// analysed as decoded.
     #[serde(default)]
     pub turned: Option<u16>,
 }

@@ -388,6 +388,20 @@ fn a_screenshot_posted_sideways_is_read_turned_upright() {
         let x = word["box"][0].as_f64().unwrap_or(-1.0);
         assert!((0.0..f64::from(page.width())).contains(&x), "{word}");
     }
+    // Larger than preprocessing works at (3,000 px), it is reduced to that before it is
+    // turned: no second full-size copy, and the record's size is the reduced one.
+    let large = page
+        .resize(
+            4 * page.width(),
+            4 * page.height(),
+            image::imageops::FilterType::Triangle,
+        )
+        .rotate270()
+        .to_rgb8();
+    let rec = scan_made_image(&large, "sideways-large", "sideways-large.png");
+    assert_eq!(rec["verdict"], "leak", "{rec:#}");
+    assert_eq!(rec["image"]["turned"], 90, "{rec:#}");
+    assert_eq!(rec["image"]["width"], 3000, "{rec:#}");
 }
 
 #[test]

@@ -34,7 +34,9 @@ use crate::gate::{self, GateEvidence};
 use crate::ingest::Input;
 use crate::matcher::{match_template, IndexedTemplate, TemplateIndex, TemplateMatch};
 use crate::ocr::{OcrEngine, OcrWord};
-use crate::preprocess::{luma8, prepare_gray, prepare_screenshot, Prepared, SCAN_GLYPH_HEIGHT};
+use crate::preprocess::{
+    luma8, prepare_gray, prepare_screenshot, tall, Prepared, SCAN_GLYPH_HEIGHT, WORKING_MAX_SIDE,
+};
 use crate::report::{CandidateScore, FileInfo, ImageInfo, Record};
 use crate::score::{feature_vector, score, Scored, Verdict, FEATURE_NAMES};
 use crate::template::{Calibration, Models};
@@ -422,8 +424,10 @@ impl Scanner {
         let (prepared, words) = match reading {
             Some(reading) => {
                 if let Some(turn) = reading.turn {
+                    // The turned image's size (reduced, if it was larger than the
+                    // working size): its boxes' space.
                     info.turned = Some(turn.degrees());
-                    (info.width, info.height) = (info.height, info.width);
+                    (info.width, info.height) = (reading.prepared.width, reading.prepared.height);
                     if gate.is_some() {
                         gate = reading.gate;
                     }
@@ -594,7 +598,24 @@ impl Turn {
         }
     }
 
+    /// `image` turned. One larger than preprocessing works at is first reduced to that
+    /// size, as preprocessing would reduce it: a hostile 16,384-pixel page read sideways
+    /// then costs a few megabytes more, not a second copy of its decoded pixels.
     fn apply(self, image: &DynamicImage) -> DynamicImage {
+        let side = tall::scale_side(image.width(), image.height());
+        let reduced;
+        let image = if side > WORKING_MAX_SIDE {
+            let s = WORKING_MAX_SIDE as f32 / side as f32;
+            let (w, h) = (image.width() as f32 * s, image.height() as f32 * s);
+            reduced = image.resize_exact(
+                (w.round() as u32).max(1),
+                (h.round() as u32).max(1),
+                image::imageops::FilterType::Triangle,
+            );
+            &reduced
+        } else {
+            image
+        };
         match self {
             Turn::Clockwise => image.rotate90(),
             Turn::Anticlockwise => image.rotate270(),
