@@ -183,6 +183,17 @@ pub fn prepare_screenshot(image: &DynamicImage, glyph_target: f32) -> Prepared {
     prepare_as(luma8(image), image, glyph_target, false, &mut |_| {})
 }
 
+/// The factor (1 or less) preprocessing reduces an image of this size by before anything
+/// else: its scale side ([`tall::scale_side`]) to [`WORKING_MAX_SIDE`] at most.
+pub(crate) fn working_scale(width: u32, height: u32) -> f32 {
+    let side = tall::scale_side(width, height);
+    if side > WORKING_MAX_SIDE {
+        WORKING_MAX_SIDE as f32 / side as f32
+    } else {
+        1.0
+    }
+}
+
 fn prepare_as(
     gray: GrayImage,
     image: &DynamicImage,
@@ -192,12 +203,7 @@ fn prepare_as(
 ) -> Prepared {
     let (width, height) = (image.width(), image.height());
     let long = width.max(height);
-    let side = tall::scale_side(width, height);
-    let work_scale = if side > WORKING_MAX_SIDE {
-        WORKING_MAX_SIDE as f32 / side as f32
-    } else {
-        1.0
-    };
+    let work_scale = working_scale(width, height);
     // The full-size grey copy lives only until it is reduced: on a huge image it is the
     // largest buffer after the decoded one.
     let mut work = {

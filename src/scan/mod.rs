@@ -35,7 +35,7 @@ use crate::ingest::Input;
 use crate::matcher::{match_template, IndexedTemplate, TemplateIndex, TemplateMatch};
 use crate::ocr::{OcrEngine, OcrWord};
 use crate::preprocess::{
-    luma8, prepare_gray, prepare_screenshot, tall, Prepared, SCAN_GLYPH_HEIGHT, WORKING_MAX_SIDE,
+    luma8, prepare_gray, prepare_screenshot, working_scale, Prepared, SCAN_GLYPH_HEIGHT,
 };
 use crate::report::{CandidateScore, FileInfo, ImageInfo, Record};
 use crate::score::{feature_vector, score, Scored, Verdict, FEATURE_NAMES};
@@ -602,10 +602,9 @@ impl Turn {
     /// size, as preprocessing would reduce it: a hostile 16,384-pixel page read sideways
     /// then costs a few megabytes more, not a second copy of its decoded pixels.
     fn apply(self, image: &DynamicImage) -> DynamicImage {
-        let side = tall::scale_side(image.width(), image.height());
+        let s = working_scale(image.width(), image.height());
         let reduced;
-        let image = if side > WORKING_MAX_SIDE {
-            let s = WORKING_MAX_SIDE as f32 / side as f32;
+        let image = if s < 1.0 {
             let (w, h) = (image.width() as f32 * s, image.height() as f32 * s);
             reduced = image.resize_exact(
                 (w.round() as u32).max(1),
