@@ -160,6 +160,27 @@ fn enroll_writes_a_versioned_template_that_scans_use() {
     let recs = records(&out);
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0]["template"], "fernhill-casedesk", "{:#}", recs[0]);
+
+    // The fresh folder has no calibration.json: it is judged with the shipped one, built
+    // in, so every bundled image scores as it does against the bundled models.
+    assert!(!dir.join("calibration.json").exists());
+    let posted = repo().join("test-images/posted");
+    let scores = |models: &Path| -> Vec<(String, Value, Value)> {
+        let out = leakshot(&["scan", "--models", path_str(models), path_str(&posted)]);
+        records(&out)
+            .iter()
+            .map(|r| {
+                (
+                    r["path"].to_string(),
+                    r["verdict"].clone(),
+                    r["confidence"].clone(),
+                )
+            })
+            .collect()
+    };
+    let fresh = scores(&dir);
+    assert_eq!(fresh.len(), 5);
+    assert_eq!(fresh, scores(&repo().join("models")));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
