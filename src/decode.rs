@@ -296,6 +296,34 @@ fn detail(frame: &image::RgbaImage) -> f64 {
     sum as f64 / count.max(1) as f64
 }
 
+/// How many of a file's first bytes [`looks_like_image`] wants.
+pub const SNIFF_BYTES: usize = 32;
+
+/// Whether `head`, a file's first bytes, begins as an image this build decodes, or as one
+/// it names but cannot decode (HEIC, AVIF, JPEG XL): how a folder walk takes a download
+/// saved under an odd name ("photo.jpg_large", "media?format=jpg", no extension at all).
+pub fn looks_like_image(head: &[u8]) -> bool {
+    if unsupported_format(head).is_some() {
+        return true;
+    }
+    match image::guess_format(head) {
+        Ok(
+            ImageFormat::Png
+            | ImageFormat::Jpeg
+            | ImageFormat::Gif
+            | ImageFormat::WebP
+            | ImageFormat::Tiff,
+        ) => true,
+        // "BM" begins many a text: a bitmap's info header gives one of its known sizes next.
+        Ok(ImageFormat::Bmp) => head
+            .get(14..18)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .is_some_and(|size| matches!(size, 12 | 40 | 52 | 56 | 64 | 108 | 124)),
+        _ => false,
+    }
+}
+
 /// The name of a known image format this build cannot decode, from the file's first bytes:
 /// HEIC and AVIF (an ISO media file whose `ftyp` box names the brand) and JPEG XL. Phone
 /// cameras and image sites produce them; the analyst is told what the file is, not only
@@ -477,6 +505,30 @@ mod tests {
             .unwrap();
         let d = decode_bytes(bytes.get_ref(), &DecodeLimits::default()).unwrap();
         assert_eq!(d.image, DynamicImage::ImageRgba8(opaque));
+    }
+
+    #[test]
+    fn images_are_known_by_their_first_bytes() {
+        let png = png_bytes(16, 16);
+        assert!(looks_like_image(&png[..SNIFF_BYTES]));
+        assert!(looks_like_image(&[0xff, 0xd8, 0xff, 0xe0, 0, 0x10]));
+        assert!(looks_like_image(b"GIF89a\x10\0"));
+        assert!(looks_like_image(b"RIFF\x24\0\0\0WEBPVP8 "));
+        assert!(looks_like_image(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"));
+        let mut bmp = b"BM".to_vec();
+        bmp.extend([0u8; 12]);
+        bmp.extend(40u32.to_le_bytes());
+        assert!(looks_like_image(&bmp));
+        // Texts, a video, and a file that only begins like a bitmap's signature.
+        for head in [
+            &b"BMW service history, 2019"[..],
+            b"P3\n# a text that pnm would claim",
+            b"\0\0\0\x18ftypisom\0\0\0\0isomiso2",
+            b"{\"id\": 7}",
+            b"",
+        ] {
+            assert!(!looks_like_image(head), "{head:?}");
+        }
     }
 
     #[test]

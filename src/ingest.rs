@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,12 +47,82 @@ pub fn has_image_extension(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Lazily walks `roots` in order. Memory stays flat however many files there are.
-pub fn walk(roots: &[PathBuf]) -> impl Iterator<Item = Input> + '_ {
-    roots.iter().flat_map(|root| walk_one(root))
+/// Whether a file found in a folder is an image: by its name ([`IMAGE_EXTENSIONS`]), or
+/// else by its first bytes ([`crate::decode::looks_like_image`]): downloads are saved as
+/// "photo.jpg_large", "media?format=jpg" or with no extension at all. Only a regular file
+/// is opened to look (a named pipe would block the walk).
+pub fn is_image_file(path: &Path) -> bool {
+    if has_image_extension(path) {
+        return true;
+    }
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(crate::decode::SNIFF_BYTES);
+    match file
+        .take(crate::decode::SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+    {
+        Ok(_) => crate::decode::looks_like_image(&head),
+        Err(_) => false,
+    }
 }
 
-fn walk_one(root: &Path) -> Box<dyn Iterator<Item = Input> + Send + 'static> {
+/// How many files in the walked folders were passed over as no image (see
+/// [`is_image_file`]); shared with the walk, which counts on as it goes.
+#[derive(Debug, Clone, Default)]
+pub struct PassedOver(Arc<AtomicUsize>);
+
+impl PassedOver {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A lazy walk of paths in order (see [`walk`]).
+pub struct Walk<'a> {
+    inputs: Box<dyn Iterator<Item = Input> + Send + 'a>,
+    passed_over: PassedOver,
+}
+
+impl Walk<'_> {
+    /// The count of files passed over so far, as a handle that stays valid after the walk
+    /// is handed to a scan.
+    pub fn passed_over(&self) -> PassedOver {
+        self.passed_over.clone()
+    }
+}
+
+impl Iterator for Walk<'_> {
+    type Item = Input;
+
+    fn next(&mut self) -> Option<Input> {
+        self.inputs.next()
+    }
+}
+
+/// Lazily walks `roots` in order. Memory stays flat however many files there are. A file
+/// named explicitly is always taken; in a folder, what [`is_image_file`] says is an image.
+pub fn walk(roots: &[PathBuf]) -> Walk<'_> {
+    let passed_over = PassedOver::default();
+    let counter = passed_over.clone();
+    Walk {
+        inputs: Box::new(
+            roots
+                .iter()
+                .flat_map(move |root| walk_one(root, counter.clone())),
+        ),
+        passed_over,
+    }
+}
+
+fn walk_one(
+    root: &Path,
+    passed_over: PassedOver,
+) -> Box<dyn Iterator<Item = Input> + Send + 'static> {
     match std::fs::metadata(root) {
         Err(e) => Box::new(std::iter::once(Input::Unreadable {
             path: root.to_path_buf(),
@@ -64,10 +134,13 @@ fn walk_one(root: &Path) -> Box<dyn Iterator<Item = Input> + Send + 'static> {
                 .follow_links(true)
                 .sort_by_file_name()
                 .into_iter()
-                .filter_map(|entry| match entry {
+                .filter_map(move |entry| match entry {
                     Ok(e) if e.file_type().is_dir() => None,
-                    Ok(e) if has_image_extension(e.path()) => Some(Input::File(e.into_path())),
-                    Ok(_) => None,
+                    Ok(e) if is_image_file(e.path()) => Some(Input::File(e.into_path())),
+                    Ok(_) => {
+                        passed_over.0.fetch_add(1, Ordering::Relaxed);
+                        None
+                    }
                     Err(e) => {
                         let path = e.path().map(Path::to_path_buf).unwrap_or_default();
                         let message = if e.loop_ancestor().is_some() {
@@ -178,7 +251,7 @@ pub fn read_paths<R: Read + Send + 'static>(
             let path = PathBuf::from(
                 <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes),
             );
-            for input in walk_one(&path) {
+            for input in walk_one(&path, PassedOver::default()) {
                 if !tx.send(input) {
                     return;
                 }
@@ -200,15 +273,37 @@ mod tests {
         for name in ["b.png", "a.jpg", "notes.txt", "sub/c.webp", "sub/d.HEIC"] {
             std::fs::write(dir.join(name), b"x").unwrap();
         }
+        // Downloads under odd names are known by their first bytes; other files are
+        // passed over and counted, a named pipe without being opened (it would block).
+        std::fs::write(dir.join("sub/media"), [0xff, 0xd8, 0xff, 0xe0, 0, 0x10]).unwrap();
+        std::fs::write(dir.join("sub/shot.jpg_large"), b"\x89PNG\r\n\x1a\n").unwrap();
+        std::fs::write(dir.join("sub/post.json"), b"{\"id\": 7}").unwrap();
+        let fifo =
+            std::ffi::CString::new(dir.join("sub/pipe").as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path and creates a file; nothing is shared.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         let explicit = dir.join("notes.txt");
-        let found: Vec<_> = walk(&[dir.clone(), explicit.clone()])
+        let roots = [dir.clone(), explicit.clone()];
+        let inputs = walk(&roots);
+        let passed_over = inputs.passed_over();
+        let found: Vec<_> = inputs
             .map(|i| i.path().strip_prefix(&dir).unwrap().to_path_buf())
             .collect();
-        let expect: Vec<PathBuf> = ["a.jpg", "b.png", "sub/c.webp", "sub/d.HEIC", "notes.txt"]
-            .iter()
-            .map(PathBuf::from)
-            .collect();
+        let expect: Vec<PathBuf> = [
+            "a.jpg",
+            "b.png",
+            "sub/c.webp",
+            "sub/d.HEIC",
+            "sub/media",
+            "sub/shot.jpg_large",
+            "notes.txt",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
         assert_eq!(found, expect);
+        // notes.txt in the folder, post.json and the pipe.
+        assert_eq!(passed_over.count(), 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

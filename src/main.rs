@@ -318,10 +318,13 @@ fn scan(common: ScanArgs, resume: bool, source: Source) -> Result<ExitCode> {
     let (stop, signalled) = stop_on_signals()?;
     let watching = matches!(source, Source::Watch { .. });
     let roots: Vec<PathBuf>;
+    let mut passed_over = None;
     let inputs: Box<dyn Iterator<Item = Input> + Send> = match source {
         Source::Paths(paths) => {
             roots = paths;
-            Box::new(ingest::walk(&roots))
+            let walk = ingest::walk(&roots);
+            passed_over = Some(walk.passed_over());
+            Box::new(walk)
         }
         Source::Stdin { separator } => Box::new(ingest::read_paths(
             std::io::stdin(),
@@ -378,9 +381,16 @@ fn scan(common: ScanArgs, resume: bool, source: Source) -> Result<ExitCode> {
     if let Some(e) = write_error {
         return Err(e).context("writing records");
     }
+    let passed_over = passed_over.map_or(0, |p| p.count());
     eprintln!(
         "leakshot: {}",
-        summary_line(&summary, recorded.is_some(), skipped, skipped_leaks)
+        summary_line(
+            &summary,
+            recorded.is_some(),
+            skipped,
+            skipped_leaks,
+            passed_over
+        )
     );
     if summary.cache_failures > 0 {
         eprintln!(
@@ -509,7 +519,13 @@ fn record_line(record: &Record) -> String {
     line
 }
 
-fn summary_line(s: &ScanSummary, resumed: bool, skipped: usize, skipped_leaks: usize) -> String {
+fn summary_line(
+    s: &ScanSummary,
+    resumed: bool,
+    skipped: usize,
+    skipped_leaks: usize,
+    passed_over: usize,
+) -> String {
     let resumed = if resumed {
         format!(", {skipped} already recorded (skipped, {skipped_leaks} of them leaks)")
     } else {
@@ -525,8 +541,15 @@ fn summary_line(s: &ScanSummary, resumed: bool, skipped: usize, skipped_leaks: u
     } else {
         String::new()
     };
+    // Files in the scanned folders that are no image by name or first bytes: said, not
+    // passed over in silence.
+    let passed_over = match passed_over {
+        0 => String::new(),
+        1 => ", 1 other file passed over (no image)".to_string(),
+        n => format!(", {n} other files passed over (no images)"),
+    };
     format!(
-        "{} images, {} leaks, {} review, {} errors, {} cached, {} duplicates, {} gated{allowlisted}{truncated}, {:.2} images/s{resumed}",
+        "{} images, {} leaks, {} review, {} errors, {} cached, {} duplicates, {} gated{allowlisted}{truncated}{passed_over}, {:.2} images/s{resumed}",
         s.images,
         s.leaks,
         s.reviews,

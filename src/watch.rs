@@ -13,9 +13,11 @@
 //!
 //! Files present when the watch starts are checked the same way (unless `existing` is
 //! off). Temporary names (starting with `.`, or ending `.part`, `.tmp`, `.crdownload`)
-//! are ignored until renamed to their final name; other files are taken by their
-//! extension, as when walking a folder. A file rewritten after it was handed on (another
-//! size or modification time) is handed on again.
+//! are ignored until renamed to their final name; other files are handed on when they are
+//! images by name or by first bytes, as when walking a folder ([`ingest::is_image_file`]),
+//! looked at once complete (a download's first bytes are not there when it appears). A
+//! file rewritten after it was handed on (another size or modification time) is handed on
+//! again.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -61,8 +63,10 @@ pub fn is_temporary(path: &Path) -> bool {
             .any(|s| lower.ends_with(s))
 }
 
+/// Whether a file is watched until complete: any but a temporary name. Whether it is an
+/// image is asked once it is complete (a download saved with no extension is one).
 fn wanted(path: &Path) -> bool {
-    !is_temporary(path) && ingest::has_image_extension(path)
+    !is_temporary(path)
 }
 
 /// Starts watching `root`; the feed yields each complete image file until `stop` is set.
@@ -273,6 +277,9 @@ impl Pending {
                 continue;
             }
             self.done.insert(path.clone(), info);
+            if !ingest::is_image_file(&path) {
+                continue;
+            }
             if !tx.send(Input::File(path)) {
                 return false;
             }
@@ -286,19 +293,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn temporary_names_and_other_files_are_not_wanted() {
+    fn temporary_names_are_not_watched() {
         for p in [
             ".x.png",
             "x.png.part",
             "x.jpg.tmp",
             "x.jpg.crdownload",
             "X.PNG.PART",
-            "notes.txt",
         ] {
             assert!(!wanted(Path::new(p)), "{p}");
         }
         assert!(wanted(Path::new("dir/x.JPG")));
         assert!(wanted(Path::new("dir/shot.webp")));
+        assert!(wanted(Path::new("dir/media")));
+    }
+
+    #[test]
+    fn a_complete_file_is_handed_on_when_its_name_or_first_bytes_say_image() {
+        let dir = std::env::temp_dir().join(format!("leakshot-watch-sniff-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (media, notes) = (dir.join("media"), dir.join("notes.txt"));
+        std::fs::write(&media, [0xff, 0xd8, 0xff, 0xe0, 0, 0x10]).unwrap();
+        std::fs::write(&notes, b"not an image").unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, feed) = Feed::channel(4, Arc::clone(&stop));
+        let mut p = Pending::default();
+        for f in [&media, &notes] {
+            p.add(f.clone(), false);
+        }
+        p.poll(&tx);
+        std::thread::sleep(SETTLE + Duration::from_millis(50));
+        p.poll(&tx);
+        assert!(p.files.is_empty());
+        drop(tx);
+        assert_eq!(feed.collect::<Vec<_>>(), vec![Input::File(media)]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

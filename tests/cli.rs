@@ -473,3 +473,28 @@ fn a_screen_recording_that_opens_on_a_blank_frame_is_read_at_the_page() {
     assert_eq!(rec["verdict"], "leak", "{rec:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_download_saved_without_an_image_extension_is_scanned_and_other_files_are_counted() {
+    // Image sites' downloads keep odd names: "photo.jpg_large", "media?format=jpg", none.
+    let dir = temp_dir("odd-names");
+    let leak = std::fs::read(repo().join("test-images/posted/positive-reports-page.jpg"))
+        .expect("fixture");
+    std::fs::write(dir.join("media"), &leak).expect("write");
+    std::fs::write(
+        dir.join("post.json"),
+        br#"{"id": 7, "text": "look at this"}"#,
+    )
+    .expect("write");
+    let models = repo().join("models");
+    let out = leakshot(&["scan", "--models", path_str(&models), path_str(&dir)]);
+    let recs = records(&out);
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    assert_eq!(by_name(&recs, "media")["verdict"], "leak", "{:#}", recs[0]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 other file passed over (no image)"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
