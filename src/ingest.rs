@@ -38,8 +38,8 @@ impl Input {
     }
 }
 
-/// Whether `path` ends in one of [`IMAGE_EXTENSIONS`] (any case): what a folder walk, or a
-/// watched folder, takes.
+/// Whether `path` ends in one of [`IMAGE_EXTENSIONS`] (any case): an image by its name (see
+/// [`is_image_file`] for one by its first bytes).
 pub fn has_image_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
