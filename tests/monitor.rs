@@ -100,6 +100,10 @@ fn watch_scans_each_file_once_it_is_whole_and_stops_on_sigterm() {
     f.write_all(tail).expect("write");
     drop(f);
     std::fs::rename(&part, watched.join("b.jpg")).expect("rename");
+    // A download saved with no extension is an image by its first bytes; its JSON
+    // sidecar is none.
+    std::fs::write(watched.join("media"), &photo).expect("write");
+    std::fs::write(watched.join("media.json"), br#"{"id": 7}"#).expect("write");
 
     let start = Instant::now();
     let count = || {
@@ -107,14 +111,15 @@ fn watch_scans_each_file_once_it_is_whole_and_stops_on_sigterm() {
             .map(|t| t.lines().count())
             .unwrap_or(0)
     };
-    while count() < 2 {
+    while count() < 3 {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("watch ended early: {status}");
         }
         assert!(start.elapsed() < Duration::from_secs(15), "no records yet");
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Nothing else may come (no second record, nothing for the temporary name).
+    // Nothing else may come (no second record, nothing for the temporary name or the
+    // sidecar).
     std::thread::sleep(Duration::from_millis(1200));
     let pid = i32::try_from(child.id()).expect("pid");
     // SAFETY: kill(2) on our own child's pid.
@@ -133,10 +138,11 @@ fn watch_scans_each_file_once_it_is_whole_and_stops_on_sigterm() {
         Some(1),
         "ends cleanly; 1: a leak was seen\n{stderr}"
     );
-    assert!(stderr.contains("leakshot: 2 images, 1 leaks"), "{stderr}");
+    assert!(stderr.contains("leakshot: 3 images, 1 leaks"), "{stderr}");
 
     let recs = parse(&std::fs::read_to_string(&out).expect("records"));
-    assert_eq!(recs.len(), 2, "{recs:#?}");
+    assert_eq!(recs.len(), 3, "{recs:#?}");
+    assert_eq!(one(&recs, "/media")["verdict"], "clean");
     let a = one(&recs, "a.jpg");
     assert!(a["error"].is_null(), "read whole, not half-written: {a:#}");
     assert_eq!(a["verdict"], "leak", "{a:#}");
